@@ -1,0 +1,90 @@
+// Command worker runs the workflows and activities on the task queue and
+// writes the system of record. It is configured by the environment (see the
+// README).
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/sethvargo/go-envconfig"
+	"go.temporal.io/sdk/client"
+
+	"github.com/zentrix/webhooks/activities"
+	"github.com/zentrix/webhooks/internal/service"
+	"github.com/zentrix/webhooks/store"
+	"github.com/zentrix/webhooks/temporal"
+	"github.com/zentrix/webhooks/worker"
+)
+
+const name = "zentrix-worker"
+
+type config struct {
+	Temporal    temporal.Config
+	DatabaseURL temporal.Secret `env:"DATABASE_URL, default=sqlite:.data/zentrix.db"`
+	MetricsAddr string          `env:"METRICS_ADDR, default=:9090"`
+}
+
+func (c *config) Validate() error {
+	var errs []error
+	errs = append(errs, c.Temporal.Validate())
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("DATABASE_URL is empty"))
+	}
+	return errors.Join(errs...)
+}
+
+func main() {
+	ctx, stop := service.Context()
+	defer stop()
+	if err := run(ctx); err != nil {
+		service.Exit(name, err)
+	}
+}
+
+func run(ctx context.Context) error {
+	var cfg config
+	if err := service.Load(ctx, &cfg, envconfig.OsLookuper()); err != nil {
+		return err
+	}
+	logger := service.Logger(os.Stderr, name)
+	db, err := store.Open(ctx, string(cfg.DatabaseURL))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	logger.Info("store open", "dialect", db.Dialect())
+
+	c, err := dialWithRetry(ctx, cfg.Temporal, logger)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	logger.Info("worker polling", "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace,
+		"task_queue", cfg.Temporal.TaskQueue)
+	err = worker.Run(ctx, c, cfg.Temporal.TaskQueue, &activities.Activities{Store: db})
+	logger.Info("worker stopped")
+	return err
+}
+
+// dialWithRetry waits for Temporal to answer, so that the worker can start
+// before the server does.
+func dialWithRetry(ctx context.Context, cfg temporal.Config, logger *slog.Logger) (client.Client, error) {
+	wait := 500 * time.Millisecond
+	for {
+		c, err := temporal.Dial(ctx, cfg, logger)
+		if err == nil {
+			return c, nil
+		}
+		logger.Warn("temporal not reachable yet", "error", err, "retry_in", wait.String())
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 10*time.Second)
+	}
+}

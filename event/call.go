@@ -1,0 +1,104 @@
+package event
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// Call event types sent by the voice platform.
+const (
+	CallStarted     = "call.started"
+	CallTransferred = "call.transferred"
+	CallEnded       = "call.ended"
+)
+
+// Call is one voice-platform event: the envelope {event, timestamp, data}.
+type Call struct {
+	Event     string    `json:"event"`
+	Timestamp time.Time `json:"timestamp"`
+	Data      CallData  `json:"data"`
+}
+
+// CallData holds the fields of all three call events; each event fills its own.
+// The caller's number is deliberately absent: it is never decoded.
+type CallData struct {
+	CallID     string `json:"callId"`
+	AgentID    string `json:"agentId,omitempty"`
+	InstanceID string `json:"instanceId,omitempty"`
+	Platform   string `json:"platform,omitempty"`
+
+	// call.ended
+	Duration            float64 `json:"duration,omitempty"` // seconds
+	Transcript          string  `json:"transcript,omitempty"`
+	Sentiment           string  `json:"sentiment,omitempty"`
+	Summary             string  `json:"summary,omitempty"`
+	DisconnectionReason string  `json:"disconnectionReason,omitempty"`
+
+	// call.transferred
+	FromAgentID         string          `json:"fromAgentId,omitempty"`
+	ToAgentID           string          `json:"toAgentId,omitempty"`
+	TransferReason      string          `json:"transferReason,omitempty"`
+	ConversationContext json.RawMessage `json:"conversationContext,omitempty"`
+}
+
+// ParseCall decodes and validates a voice-platform event from the raw body.
+// It returns an error wrapping ErrInvalid for a body that is not an event or a
+// known event without its key fields, and ErrUnhandled (with the decoded
+// envelope) for an event type the system does not handle.
+func ParseCall(body []byte) (Call, error) {
+	var c Call
+	if err := json.Unmarshal(body, &c); err != nil {
+		return Call{}, invalid("body is not a call event: %s", jsonProblem(err))
+	}
+	switch c.Event {
+	case CallStarted, CallTransferred, CallEnded:
+	case "":
+		return Call{}, invalid("event is missing")
+	default:
+		return c, ErrUnhandled
+	}
+	if err := checkID("data.callId", c.Data.CallID); err != nil {
+		return Call{}, err
+	}
+	if c.Timestamp.IsZero() {
+		return Call{}, invalid("timestamp is missing")
+	}
+	if c.Event == CallTransferred {
+		if err := checkID("data.toAgentId", c.Data.ToAgentID); err != nil {
+			return Call{}, err
+		}
+		if c.Data.FromAgentID != "" {
+			if err := checkID("data.fromAgentId", c.Data.FromAgentID); err != nil {
+				return Call{}, err
+			}
+		}
+	}
+	if c.Data.Duration < 0 {
+		return Call{}, invalid("data.duration is negative")
+	}
+	if len(c.Data.ConversationContext) > 0 && string(c.Data.ConversationContext) == "null" {
+		c.Data.ConversationContext = nil
+	}
+	c.Timestamp = c.Timestamp.UTC()
+	return c, nil
+}
+
+// Key identifies the event across redeliveries: the voice platform sends no
+// event id, so the key is derived from what the event is. A call starts and
+// ends once; each transfer is told apart by its time and its two agents.
+func (c Call) Key() string {
+	if c.Event != CallTransferred {
+		return c.Data.CallID + "/" + c.Event
+	}
+	var b strings.Builder
+	b.Grow(len(c.Data.CallID) + len(c.Data.FromAgentID) + len(c.Data.ToAgentID) + 64)
+	b.WriteString(c.Data.CallID)
+	b.WriteString("/" + CallTransferred + "/")
+	b.WriteString(c.Timestamp.UTC().Format(time.RFC3339Nano))
+	b.WriteString("/")
+	b.WriteString(c.Data.FromAgentID)
+	b.WriteString(">")
+	b.WriteString(c.Data.ToAgentID)
+	return b.String()
+}

@@ -1,0 +1,183 @@
+package receiver
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/zentrix/webhooks/event"
+	"github.com/zentrix/webhooks/workflows"
+)
+
+type handler struct {
+	cfg      Config
+	temporal Temporal
+	log      *slog.Logger
+	calls    *Verifier
+	razorpay *Verifier
+	now      func() time.Time
+}
+
+// Fixed bodies of the cheap answers.
+var (
+	unauthorizedBody = []byte(`{"error":"invalid signature"}`)
+	ignoredBody      = []byte(`{"status":"ignored"}`)
+)
+
+func (h *handler) call(c *fiber.Ctx) error {
+	body := c.BodyRaw()
+	if err := h.calls.Verify(body, c.Request().Header.Peek(HeaderCallSignature)); err != nil {
+		return unauthorized(c)
+	}
+	ev, err := event.ParseCall(body)
+	if errors.Is(err, event.ErrUnhandled) {
+		return ignored(c)
+	}
+	if err != nil {
+		return badRequest(c, err)
+	}
+	id := workflows.CallWorkflowID(ev.Data.CallID)
+	signal := workflows.CallSignal{
+		Delivery: h.delivery(ev.Key(), ev.Event, ev.Timestamp, body),
+		Call:     ev.Data,
+	}
+	return h.handOff(c, handOff{
+		workflowID:   id,
+		workflowType: workflows.CallWorkflowType,
+		signal:       workflows.SignalCallEvent,
+		arg:          signal,
+		input:        workflows.CallInput{CallID: id},
+		summary:      workflows.CallSummary(ev.Data),
+		eventType:    ev.Event,
+	})
+}
+
+func (h *handler) payment(c *fiber.Ctx) error {
+	body := c.BodyRaw()
+	if err := h.razorpay.Verify(body, c.Request().Header.Peek(HeaderRazorpaySignature)); err != nil {
+		return unauthorized(c)
+	}
+	ev, err := event.ParseRazorpay(body)
+	if errors.Is(err, event.ErrUnhandled) {
+		return ignored(c)
+	}
+	if err != nil {
+		return badRequest(c, err)
+	}
+	eventID := string(c.Request().Header.Peek(HeaderRazorpayEventID))
+	if err := event.CheckEventID(eventID); err != nil {
+		return badRequest(c, err)
+	}
+	id := workflows.RazorpayWorkflowID(ev)
+	wfType := workflows.RazorpayWorkflowType(ev)
+	var input any = workflows.SubscriptionInput{SubscriptionID: id}
+	if wfType == workflows.PaymentWorkflowType {
+		input = workflows.PaymentInput{PaymentID: id}
+	}
+	return h.handOff(c, handOff{
+		workflowID:   id,
+		workflowType: wfType,
+		signal:       workflows.SignalRazorpayEvent,
+		arg: workflows.RazorpaySignal{
+			Delivery: h.delivery(eventID, ev.Event, ev.CreatedAt, body),
+			Event:    ev,
+		},
+		input:     input,
+		summary:   workflows.RazorpaySummary(ev),
+		eventType: ev.Event,
+	})
+}
+
+func (h *handler) delivery(key, typ string, occurred time.Time, body []byte) workflows.Delivery {
+	sum := sha256.Sum256(body)
+	return workflows.Delivery{
+		Key:           key,
+		Type:          typ,
+		OccurredAt:    occurred,
+		ReceivedAt:    h.now().UTC(),
+		PayloadSHA256: hex.EncodeToString(sum[:]),
+	}
+}
+
+type handOff struct {
+	workflowID   string
+	workflowType string
+	signal       string
+	arg          any
+	input        any
+	summary      string
+	eventType    string
+}
+
+// handOff signals the workflow, starting it if it is not running, and answers
+// only after Temporal has the signal in history.
+//
+// The id reuse policy ALLOW_DUPLICATE_FAILED_ONLY refuses a new run once a run
+// under the id has completed, so a late redelivery cannot start a fresh
+// workflow that replays the event: Temporal answers "already started" and the
+// sender gets 200 duplicate. After a failed or terminated run a new one may
+// start, which is how an operator repairs a workflow.
+func (h *handler) handOff(c *fiber.Ctx, o handOff) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), h.cfg.HandoffTimeout)
+	defer cancel()
+	_, err := h.temporal.SignalWithStartWorkflow(ctx, o.workflowID, o.signal, o.arg, client.StartWorkflowOptions{
+		ID:                    o.workflowID,
+		TaskQueue:             h.cfg.TaskQueue,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		StaticSummary:         o.summary,
+	}, o.workflowType, o.input)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	switch {
+	case err == nil:
+		h.log.Debug("event accepted", "workflow_id", o.workflowID, "event_type", o.eventType)
+		return c.Status(fiber.StatusAccepted).JSON(handOffBody{Status: "accepted", WorkflowID: o.workflowID})
+	case errors.As(err, &started):
+		h.log.Info("event for a completed workflow dropped", "workflow_id", o.workflowID, "event_type", o.eventType)
+		return c.Status(fiber.StatusOK).JSON(handOffBody{Status: "duplicate", WorkflowID: o.workflowID})
+	default:
+		h.log.Warn("hand-off to temporal failed", "workflow_id", o.workflowID, "event_type", o.eventType, "error", err)
+		c.Set(fiber.HeaderRetryAfter, retryAfter)
+		return c.Status(fiber.StatusServiceUnavailable).JSON(errorBody{"temporarily unable to accept events, retry later"})
+	}
+}
+
+type handOffBody struct {
+	Status     string `json:"status"`
+	WorkflowID string `json:"workflowId"`
+}
+
+func (h *handler) ready(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), h.cfg.HandoffTimeout)
+	defer cancel()
+	if _, err := h.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		h.log.Warn("readiness check failed", "error", err)
+		return c.Status(fiber.StatusServiceUnavailable).JSON(errorBody{"temporal is unreachable"})
+	}
+	return c.JSON(fiber.Map{"status": "ready"})
+}
+
+// unauthorized answers a refused signature. Nothing is logged: a flood of
+// forged requests must stay cheap.
+func unauthorized(c *fiber.Ctx) error {
+	c.Status(fiber.StatusUnauthorized).Response().Header.SetContentType(fiber.MIMEApplicationJSON)
+	return c.Send(unauthorizedBody)
+}
+
+func ignored(c *fiber.Ctx) error {
+	c.Status(fiber.StatusOK).Response().Header.SetContentType(fiber.MIMEApplicationJSON)
+	return c.Send(ignoredBody)
+}
+
+// badRequest answers a signed body that is not a valid event. The messages of
+// package event name fields, never their values.
+func badRequest(c *fiber.Ctx, err error) error {
+	return c.Status(fiber.StatusBadRequest).JSON(errorBody{err.Error()})
+}

@@ -1,0 +1,245 @@
+package workflows_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	sdklog "go.temporal.io/sdk/log"
+	sdktemporal "go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/zentrix/webhooks/activities"
+	"github.com/zentrix/webhooks/event"
+	"github.com/zentrix/webhooks/workflows"
+)
+
+// env is a test workflow environment whose RecordEvent activity is mocked and
+// remembers what it was asked to write.
+type env struct {
+	*testsuite.TestWorkflowEnvironment
+	mu       sync.Mutex
+	recorded []activities.EventRecord
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{TestWorkflowEnvironment: newSuite().NewTestWorkflowEnvironment()}
+	e.RegisterActivity(&activities.Activities{})
+	e.OnActivity("RecordEvent", mock.Anything, mock.Anything).Return(
+		func(_ context.Context, rec activities.EventRecord) error {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			e.recorded = append(e.recorded, rec)
+			return nil
+		}).Maybe()
+	return e
+}
+
+func (e *env) records() []activities.EventRecord {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]activities.EventRecord(nil), e.recorded...)
+}
+
+func newSuite() *testsuite.WorkflowTestSuite {
+	s := &testsuite.WorkflowTestSuite{}
+	s.SetLogger(sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)))
+	return s
+}
+
+// at schedules fn at offset d of workflow time.
+func (e *env) at(d time.Duration, fn func()) { e.RegisterDelayedCallback(fn, d) }
+
+func (e *env) query(t *testing.T, into any) {
+	t.Helper()
+	v, err := e.QueryWorkflow(workflows.QueryState)
+	if err != nil {
+		t.Fatalf("query: %v", err)
+	}
+	if err := v.Get(into); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var t0 = time.Date(2026, 3, 5, 14, 25, 0, 0, time.UTC)
+
+func callSignal(typ string, at time.Duration, data event.CallData) workflows.CallSignal {
+	c := event.Call{Event: typ, Timestamp: t0.Add(at), Data: data}
+	return workflows.CallSignal{
+		Delivery: workflows.Delivery{Key: c.Key(), Type: typ, OccurredAt: c.Timestamp, ReceivedAt: c.Timestamp,
+			PayloadSHA256: "00000000000000000000000000000000000000000000000000000000000000aa"},
+		Call: data,
+	}
+}
+
+func started() workflows.CallSignal {
+	return callSignal(event.CallStarted, 0, event.CallData{CallID: "call_1", AgentID: "agent_a", Platform: "phone"})
+}
+
+func transferred(at time.Duration, from, to string) workflows.CallSignal {
+	return callSignal(event.CallTransferred, at, event.CallData{CallID: "call_1", FromAgentID: from, ToAgentID: to, TransferReason: "escalation"})
+}
+
+func ended() workflows.CallSignal {
+	return callSignal(event.CallEnded, 5*time.Minute, event.CallData{CallID: "call_1", AgentID: "agent_a", Duration: 300,
+		Sentiment: "positive", DisconnectionReason: "agent_ended", Transcript: "Agent: hello"})
+}
+
+func TestCallLifecycleWithDuplicates(t *testing.T) {
+	e := newEnv(t)
+	var mid workflows.CallState
+	e.at(time.Second, func() { e.SignalWorkflow(workflows.SignalCallEvent, started()) })
+	e.at(2*time.Second, func() { e.SignalWorkflow(workflows.SignalCallEvent, started()) }) // redelivery
+	e.at(3*time.Second, func() { e.query(t, &mid) })
+	e.at(4*time.Second, func() { e.SignalWorkflow(workflows.SignalCallEvent, transferred(time.Minute, "agent_a", "human_1")) })
+	e.at(5*time.Second, func() { e.SignalWorkflow(workflows.SignalCallEvent, ended()) })
+	e.at(6*time.Second, func() { e.SignalWorkflow(workflows.SignalCallEvent, ended()) }) // redelivery while lingering
+	e.ExecuteWorkflow(workflows.CallWorkflow, workflows.CallInput{CallID: "call_1"})
+
+	if !e.IsWorkflowCompleted() || e.GetWorkflowError() != nil {
+		t.Fatalf("completed %v, error %v", e.IsWorkflowCompleted(), e.GetWorkflowError())
+	}
+	if mid.Status != workflows.CallInProgress || mid.AgentID != "agent_a" || mid.EventsApplied != 1 || mid.DuplicatesIgnored != 1 {
+		t.Errorf("state after start = %+v", mid)
+	}
+	var final workflows.CallState
+	if err := e.GetWorkflowResult(&final); err != nil {
+		t.Fatal(err)
+	}
+	if final.Status != workflows.CallEnded || final.AgentID != "human_1" || len(final.Transfers) != 1 ||
+		final.Duration != 300 || final.Sentiment != "positive" || final.DisconnectionReason != "agent_ended" ||
+		final.EventsApplied != 3 || final.DuplicatesIgnored != 2 || final.Platform != "phone" {
+		t.Errorf("final state = %+v", final)
+	}
+	recs := e.records()
+	if len(recs) != 3 {
+		t.Fatalf("%d events recorded, want 3: %+v", len(recs), recs)
+	}
+	for _, r := range recs {
+		if r.Source != activities.SourceCalls || r.WorkflowID != "call_1" || r.EventKey == "" || len(r.PayloadSHA256) != 64 {
+			t.Errorf("record %+v", r)
+		}
+	}
+}
+
+func TestCallLingersAfterTheEnd(t *testing.T) {
+	e := newEnv(t)
+	var lingering workflows.CallState
+	e.at(time.Second, func() { e.SignalWorkflow(workflows.SignalCallEvent, ended()) })
+	// A transfer delivered a day late still lands in the same run.
+	e.at(24*time.Hour, func() { e.SignalWorkflow(workflows.SignalCallEvent, transferred(time.Minute, "agent_a", "human_1")) })
+	e.at(24*time.Hour+time.Second, func() { e.query(t, &lingering) })
+	e.ExecuteWorkflow(workflows.CallWorkflow, workflows.CallInput{CallID: "call_1"})
+	if !e.IsWorkflowCompleted() {
+		t.Fatal("workflow did not complete after the linger window")
+	}
+	if lingering.Status != workflows.CallEnded || len(lingering.Transfers) != 1 || lingering.EventsApplied != 2 {
+		t.Errorf("state while lingering = %+v", lingering)
+	}
+}
+
+func TestCallOutOfOrder(t *testing.T) {
+	e := newEnv(t)
+	// Ended first, then the second transfer, then the first, then the start.
+	e.at(time.Second, func() { e.SignalWorkflow(workflows.SignalCallEvent, ended()) })
+	e.at(2*time.Second, func() { e.SignalWorkflow(workflows.SignalCallEvent, transferred(2*time.Minute, "human_1", "human_2")) })
+	e.at(3*time.Second, func() { e.SignalWorkflow(workflows.SignalCallEvent, transferred(time.Minute, "agent_a", "human_1")) })
+	e.at(4*time.Second, func() { e.SignalWorkflow(workflows.SignalCallEvent, started()) })
+	e.ExecuteWorkflow(workflows.CallWorkflow, workflows.CallInput{CallID: "call_1"})
+	var final workflows.CallState
+	if err := e.GetWorkflowResult(&final); err != nil {
+		t.Fatal(err)
+	}
+	if final.Status != workflows.CallEnded || final.AgentID != "human_2" || final.EventsApplied != 4 {
+		t.Errorf("final state = %+v", final)
+	}
+	if len(final.Transfers) != 2 || final.Transfers[0].ToAgentID != "human_1" || final.Transfers[1].ToAgentID != "human_2" {
+		t.Errorf("transfers not in event-time order: %+v", final.Transfers)
+	}
+	if !final.StartedAt.Equal(t0) {
+		t.Errorf("late start not filled in: %v", final.StartedAt)
+	}
+}
+
+func TestRejectedWriteFailsTheWorkflowWithItsReason(t *testing.T) {
+	e := newSuite().NewTestWorkflowEnvironment()
+	e.RegisterActivity(&activities.Activities{})
+	e.OnActivity("RecordEvent", mock.Anything, mock.Anything).Return(
+		sdktemporal.NewNonRetryableApplicationError("record event: rejected by the database", activities.ErrTypeRejected, nil))
+	e.RegisterDelayedCallback(func() { e.SignalWorkflow(workflows.SignalCallEvent, started()) }, time.Second)
+	e.ExecuteWorkflow(workflows.CallWorkflow, workflows.CallInput{CallID: "call_1"})
+	var appErr *sdktemporal.ApplicationError
+	if err := e.GetWorkflowError(); !errors.As(err, &appErr) || appErr.Type() != activities.ErrTypeRejected {
+		t.Fatalf("workflow error = %v, want a %s application error", err, activities.ErrTypeRejected)
+	}
+}
+
+func razorpaySignal(key, typ string, sub *event.Subscription, pay *event.Payment) workflows.RazorpaySignal {
+	return workflows.RazorpaySignal{
+		Delivery: workflows.Delivery{Key: key, Type: typ, OccurredAt: t0, ReceivedAt: t0,
+			PayloadSHA256: "00000000000000000000000000000000000000000000000000000000000000bb"},
+		Event: event.Razorpay{Event: typ, CreatedAt: t0, Subscription: sub, Payment: pay},
+	}
+}
+
+func TestSubscriptionEventsAndDuplicates(t *testing.T) {
+	e := newEnv(t)
+	sub := func(status string, paid int64) *event.Subscription {
+		return &event.Subscription{ID: "sub_1", PlanID: "plan_1", CustomerID: "cust_1", Status: status, PaidCount: paid}
+	}
+	activated := razorpaySignal("evt_1", "subscription.activated", sub("active", 1), nil)
+	charged := razorpaySignal("evt_2", "subscription.charged", sub("active", 2),
+		&event.Payment{ID: "pay_2", Status: "captured", Captured: true, Amount: 99900})
+	var afterDup, afterCharge workflows.SubscriptionState
+	e.at(time.Second, func() { e.SignalWorkflow(workflows.SignalRazorpayEvent, activated) })
+	e.at(2*time.Second, func() { e.SignalWorkflow(workflows.SignalRazorpayEvent, activated) })
+	e.at(3*time.Second, func() { e.query(t, &afterDup) })
+	e.at(4*time.Second, func() { e.SignalWorkflow(workflows.SignalRazorpayEvent, charged) })
+	e.at(5*time.Second, func() { e.query(t, &afterCharge) })
+	e.at(6*time.Second, func() {
+		e.SignalWorkflow(workflows.SignalRazorpayEvent, razorpaySignal("evt_3", "subscription.cancelled", sub("cancelled", 2), nil))
+	})
+	e.ExecuteWorkflow(workflows.SubscriptionWorkflow, workflows.SubscriptionInput{SubscriptionID: "sub_1"})
+
+	if afterDup.Status != "active" || afterDup.Access != workflows.AccessGranted || afterDup.EventsApplied != 1 ||
+		afterDup.DuplicatesIgnored != 1 || afterDup.PlanID != "plan_1" || afterDup.CustomerID != "cust_1" {
+		t.Errorf("state after duplicate = %+v", afterDup)
+	}
+	if afterCharge.PaidCount != 2 || len(afterCharge.Payments) != 1 || afterCharge.Payments[0] != "pay_2" {
+		t.Errorf("state after charge = %+v", afterCharge)
+	}
+	var final workflows.SubscriptionState
+	if err := e.GetWorkflowResult(&final); err != nil {
+		t.Fatal(err)
+	}
+	if final.Status != "cancelled" || final.Access != workflows.AccessRevoked || final.EventsApplied != 3 {
+		t.Errorf("final state = %+v", final)
+	}
+	if n := len(e.records()); n != 3 {
+		t.Errorf("%d events recorded, want 3", n)
+	}
+}
+
+func TestPaymentWorkflowRecordsTheFailureAndCompletes(t *testing.T) {
+	e := newEnv(t)
+	failed := razorpaySignal("evt_9", event.PaymentFailed, nil,
+		&event.Payment{ID: "pay_9", Status: "failed", ErrorCode: "BAD_REQUEST_ERROR", ErrorReason: "insufficient_funds"})
+	e.at(time.Second, func() { e.SignalWorkflow(workflows.SignalRazorpayEvent, failed) })
+	e.ExecuteWorkflow(workflows.PaymentWorkflow, workflows.PaymentInput{PaymentID: "pay_9"})
+	var final workflows.PaymentState
+	if err := e.GetWorkflowResult(&final); err != nil {
+		t.Fatal(err)
+	}
+	if final.PaymentID != "pay_9" || final.Status != "failed" || final.Reason != "insufficient_funds" || final.EventsApplied != 1 {
+		t.Errorf("final state = %+v", final)
+	}
+	recs := e.records()
+	if len(recs) != 1 || recs[0].Source != activities.SourceRazorpay || recs[0].EventKey != "evt_9" || recs[0].WorkflowID != "pay_9" {
+		t.Errorf("records = %+v", recs)
+	}
+}
