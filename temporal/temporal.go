@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
@@ -145,4 +146,19 @@ var SearchAttributes = map[string]string{
 	"PlanId":             "Keyword",
 	"CustomerId":         "Keyword",
 	"AccessState":        "Keyword",
+}
+
+// DevServerFlags are the dev server's --search-attribute flags registering
+// every custom search attribute, in a stable order.
+func DevServerFlags() []string {
+	names := make([]string, 0, len(SearchAttributes))
+	for name := range SearchAttributes {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	flags := make([]string, 0, 2*len(names))
+	for _, name := range names {
+		flags = append(flags, "--search-attribute", name+"="+SearchAttributes[name])
+	}
+	return flags
 }

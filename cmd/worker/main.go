@@ -25,7 +25,6 @@ const name = "zentrix-worker"
 type config struct {
 	Temporal    temporal.Config
 	DatabaseURL temporal.Secret `env:"DATABASE_URL, default=sqlite:.data/zentrix.db"`
-	MetricsAddr string          `env:"METRICS_ADDR, default=:9090"`
 }
 
 func (c *config) Validate() error {

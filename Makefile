@@ -1,0 +1,48 @@
+# Zentrix webhook processor. `make run` starts everything, `make test` tests everything.
+
+TEMPORAL_CLI_VERSION := v1.5.1
+BIN := $(CURDIR)/bin
+GO ?= go
+FUZZTIME ?= 5s
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_\/-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: temporal
+temporal: $(BIN)/temporal ## the Temporal CLI and dev server (built from the Go module proxy, ~3.5 min the first time)
+
+$(BIN)/temporal:
+	GOBIN=$(BIN) $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+
+.PHONY: build
+build: ## build bin/receiver, bin/worker and bin/dev
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+.PHONY: run
+run: $(BIN)/temporal build ## run dev server, worker and receiver with development secrets; Ctrl-C stops all
+	$(BIN)/dev
+
+.PHONY: test
+test: $(BIN)/temporal ## every test: unit, workflow, receiver, store (SQLite and PostgreSQL), end-to-end, fuzz seeds
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+	$(GO) test -run='^$$' -fuzz='^FuzzVerify$$' -fuzztime=$(FUZZTIME) ./receiver
+	$(GO) test -run='^$$' -fuzz='^FuzzParseCall$$' -fuzztime=$(FUZZTIME) ./event
+	$(GO) test -run='^$$' -fuzz='^FuzzParseRazorpay$$' -fuzztime=$(FUZZTIME) ./event
+
+.PHONY: lint
+lint: ## gofmt and go vet
+	@test -z "$$(gofmt -l .)" || (gofmt -l . && echo "run gofmt -w ." && exit 1)
+	$(GO) vet ./...
+
+.PHONY: bench
+bench: ## micro-benchmarks of signature checking
+	$(GO) test -run='^$$' -bench=. -benchmem ./receiver ./event
+
+.PHONY: clean
+clean: ## remove built binaries (keeps bin/temporal) and local data
+	rm -f $(BIN)/receiver $(BIN)/worker $(BIN)/dev
+	rm -rf .data
