@@ -40,8 +40,9 @@ lint: ## gofmt and go vet
 	$(GO) vet ./...
 
 .PHONY: bench
-bench: ## micro-benchmarks of signature checking
+bench: $(BIN)/temporal ## signature-check micro-benchmarks and the dev server's SQLite pragmas
 	$(GO) test -run='^$$' -bench=. -benchmem ./receiver ./event
+	$(GO) test -run='^$$' -bench=DevServerPragmas -benchtime=400x ./e2e
 
 .PHONY: clean
 clean: ## remove built binaries (keeps bin/temporal) and local data

@@ -47,7 +47,7 @@ type system struct {
 
 // temporalCLI finds the Temporal CLI that `make test` builds into bin/. Under
 // CI=true a missing binary fails the run instead of skipping it.
-func temporalCLI(t *testing.T) string {
+func temporalCLI(t testing.TB) string {
 	t.Helper()
 	path := os.Getenv("TEMPORAL_CLI")
 	if path == "" {
@@ -73,6 +73,7 @@ func start(t *testing.T) *system {
 		ClientOptions: &client.Options{Namespace: "default", Logger: sdklog.NewStructuredLogger(logger)},
 		LogLevel:      "error",
 		ExtraArgs:     temporal.DevServerFlags(),
+		Stdout:        io.Discard,
 	})
 	if err != nil {
 		t.Fatalf("start dev server: %v", err)
