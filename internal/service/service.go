@@ -4,7 +4,6 @@ package service
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -32,14 +31,15 @@ func Load(ctx context.Context, cfg Validator, l envconfig.Lookuper) error {
 	return nil
 }
 
+// oneLine lists the leaves of a tree of joined errors, separated by "; ".
 func oneLine(err error) string {
-	var joined interface{ Unwrap() []error }
-	if !errors.As(err, &joined) {
-		return err.Error()
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return strings.ReplaceAll(err.Error(), "\n", "; ")
 	}
-	parts := make([]string, 0, len(joined.Unwrap()))
+	var parts []string
 	for _, e := range joined.Unwrap() {
-		parts = append(parts, e.Error())
+		parts = append(parts, oneLine(e))
 	}
 	return strings.Join(parts, "; ")
 }
@@ -62,6 +62,7 @@ func Context() (context.Context, context.CancelFunc) {
 
 // Exit prints err as one line naming the process and exits with status 1.
 func Exit(name string, err error) {
-	fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+	msg := strings.Join(strings.Fields(oneLine(err)), " ")
+	fmt.Fprintf(os.Stderr, "%s: %s\n", name, msg)
 	os.Exit(1)
 }
