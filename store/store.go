@@ -114,7 +114,7 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	// SQLite has one writer at a time; a single connection serialises this
 	// process's writes in the pool instead of in busy-waits.
 	db.SetMaxOpenConns(1)
-	if err := db.PingContext(ctx); err != nil {
+	if err := pingSQLite(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -324,6 +324,35 @@ func wrap(op string, err error) error {
 		return fmt.Errorf("%s: %w: %w", op, activities.ErrRejected, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// pingSQLite opens the first connection. Switching a new file to WAL takes a
+// lock that SQLite's busy handler does not wait for, so two processes opening
+// the same new database at once can see SQLITE_BUSY here: retry for as long
+// as busy_timeout would have waited.
+func pingSQLite(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := db.PingContext(ctx)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY or SQLITE_LOCKED.
+func isBusy(err error) bool {
+	var sqErr *sqlite.Error
+	if !errors.As(err, &sqErr) {
+		return false
+	}
+	code := sqErr.Code() & 0xff
+	return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED
 }
 
 // isRejected reports whether err is the database refusing the data:
