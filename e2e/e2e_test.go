@@ -86,7 +86,11 @@ func start(t *testing.T) *system {
 	}
 	t.Cleanup(func() { db.Close() })
 
-	w := worker.New(server.Client(), taskQueue, &activities.Activities{Store: db})
+	// Payments linger briefly so that the test sees one complete and can
+	// redeliver to it.
+	cfg := workflows.DefaultConfig()
+	cfg.PaymentLinger = time.Second
+	w := worker.New(server.Client(), taskQueue, workflows.New(cfg), &activities.Activities{Store: db})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -255,8 +259,12 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	if n := s.rows(t); n != 1 {
 		t.Errorf("%d rows after a duplicate, want 1", n)
 	}
-	if n := signals(t, s.client, "call_abc123"); n != 2 {
-		t.Errorf("%d signals in history, want 2 (both deliveries)", n)
+	h := history(t, s.client, "call_abc123")
+	if h[enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED] != 2 || h[enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED] != 1 ||
+		h[enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES] != 1 {
+		t.Errorf("history: %d signals (want both deliveries, 2), %d activities completed (want 1), %d upserts (want 1)",
+			h[enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED], h[enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED],
+			h[enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES])
 	}
 
 	// A forged body creates nothing.
@@ -289,6 +297,9 @@ func TestWebhooksEndToEnd(t *testing.T) {
 		_, err := s.store.Event(ctx, activities.SourceRazorpay, "evt_act_1")
 		return err
 	})
+	if n := s.rows(t); n != 2 {
+		t.Errorf("%d rows after a duplicate subscription event, want 2", n)
+	}
 
 	// payment.failed runs a PaymentWorkflow that completes; a late redelivery
 	// gets 200 duplicate and starts nothing.
@@ -334,20 +345,19 @@ func TestWebhooksEndToEnd(t *testing.T) {
 	}
 }
 
-func signals(t *testing.T, c client.Client, workflowID string) int {
+// history counts the events of each type in a workflow's history.
+func history(t *testing.T, c client.Client, workflowID string) map[enumspb.EventType]int {
 	t.Helper()
-	n := 0
+	counts := map[enumspb.EventType]int{}
 	it := c.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		e, err := it.Next()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED {
-			n++
-		}
+		counts[e.GetEventType()]++
 	}
-	return n
+	return counts
 }
 
 func jsonString(v any) string {

@@ -1,8 +1,9 @@
 package event
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
-	"strings"
 	"time"
 )
 
@@ -64,6 +65,9 @@ func ParseCall(body []byte) (Call, error) {
 	if c.Timestamp.IsZero() {
 		return Call{}, invalid("timestamp is missing")
 	}
+	if err := checkTime("timestamp", c.Timestamp); err != nil {
+		return Call{}, err
+	}
 	if c.Event == CallTransferred {
 		if err := checkID("data.toAgentId", c.Data.ToAgentID); err != nil {
 			return Call{}, err
@@ -86,19 +90,16 @@ func ParseCall(body []byte) (Call, error) {
 
 // Key identifies the event across redeliveries: the voice platform sends no
 // event id, so the key is derived from what the event is. A call starts and
-// ends once; each transfer is told apart by its time and its two agents.
+// ends once; each transfer is told apart by its time and its two agents
+// (hashed, so that no agent id can make two transfers collide).
 func (c Call) Key() string {
 	if c.Event != CallTransferred {
 		return c.Data.CallID + "/" + c.Event
 	}
-	var b strings.Builder
-	b.Grow(len(c.Data.CallID) + len(c.Data.FromAgentID) + len(c.Data.ToAgentID) + 64)
-	b.WriteString(c.Data.CallID)
-	b.WriteString("/" + CallTransferred + "/")
-	b.WriteString(c.Timestamp.UTC().Format(time.RFC3339Nano))
-	b.WriteString("/")
-	b.WriteString(c.Data.FromAgentID)
-	b.WriteString(">")
-	b.WriteString(c.Data.ToAgentID)
-	return b.String()
+	h := sha256.New()
+	h.Write([]byte(c.Data.FromAgentID))
+	h.Write([]byte{0})
+	h.Write([]byte(c.Data.ToAgentID))
+	agents := hex.EncodeToString(h.Sum(nil)[:8])
+	return c.Data.CallID + "/" + CallTransferred + "/" + c.Timestamp.UTC().Format(time.RFC3339Nano) + "/" + agents
 }

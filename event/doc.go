@@ -14,6 +14,7 @@ package event
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // ErrInvalid marks a body that is not valid JSON, or a known event that lacks
@@ -29,6 +30,15 @@ const MaxIDLength = 255
 
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// checkTime reports whether t can be stored and encoded everywhere downstream
+// (JSON, SQLite text, PostgreSQL): years 1 to 9999 in UTC.
+func checkTime(field string, t time.Time) error {
+	if y := t.UTC().Year(); y < 1 || y > 9999 {
+		return invalid("%s is outside the years 1 to 9999", field)
+	}
+	return nil
 }
 
 // checkID reports whether s can name a workflow: 1 to MaxIDLength bytes of

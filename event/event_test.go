@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"go.temporal.io/sdk/converter"
 
 	"github.com/zentrix/webhooks/event"
 )
@@ -50,7 +53,7 @@ func TestParseCall(t *testing.T) {
 	if tr.Data.ToAgentID != "human_support_7" || string(tr.Data.ConversationContext) != `{"topic": "returns", "turns": 6}` {
 		t.Errorf("call.transferred decoded as %+v", tr.Data)
 	}
-	wantKey := "call_abc123/call.transferred/2026-03-05T14:27:10.25Z/550e8400-e29b-41d4-a716-446655440000>human_support_7"
+	wantKey := "call_abc123/call.transferred/2026-03-05T14:27:10.25Z/bbf5098cf0c5e2d6"
 	if tr.Key() != wantKey {
 		t.Errorf("transfer key = %q, want %q", tr.Key(), wantKey)
 	}
@@ -71,6 +74,12 @@ func TestCallKeyStableAcrossRedeliveries(t *testing.T) {
 	}
 	if a.Key() != b.Key() {
 		t.Errorf("keys differ: %q vs %q", a.Key(), b.Key())
+	}
+	// Agent ids cannot be chosen so that two transfers share a key.
+	x := event.Call{Event: event.CallTransferred, Timestamp: a.Timestamp, Data: event.CallData{CallID: "c", FromAgentID: "a>b", ToAgentID: "c"}}
+	y := event.Call{Event: event.CallTransferred, Timestamp: a.Timestamp, Data: event.CallData{CallID: "c", FromAgentID: "a", ToAgentID: "b>c"}}
+	if x.Key() == y.Key() {
+		t.Errorf("two transfers between different agents share the key %q", x.Key())
 	}
 	// Another transfer of the same call has another key.
 	m["timestamp"] = "2026-03-05T14:28:00Z"
@@ -99,6 +108,8 @@ func TestParseCallErrors(t *testing.T) {
 		{"callId with space", `{"event":"call.started","timestamp":"2026-03-05T14:30:00Z","data":{"callId":"a b"}}`, event.ErrInvalid, "printable ASCII"},
 		{"callId too long", `{"event":"call.started","timestamp":"2026-03-05T14:30:00Z","data":{"callId":"` + long + `"}}`, event.ErrInvalid, "longer than"},
 		{"no timestamp", `{"event":"call.started","data":{"callId":"c1"}}`, event.ErrInvalid, "timestamp is missing"},
+		{"year past 9999 in UTC", `{"event":"call.started","timestamp":"9999-12-31T23:30:00-01:00","data":{"callId":"c1"}}`, event.ErrInvalid, "years 1 to 9999"},
+		{"year 0", `{"event":"call.started","timestamp":"0000-06-01T00:00:00Z","data":{"callId":"c1"}}`, event.ErrInvalid, "years 1 to 9999"},
 		{"bad timestamp", `{"event":"call.started","timestamp":"yesterday","data":{"callId":"c1"}}`, event.ErrInvalid, "RFC 3339"},
 		{"callId a number", `{"event":"call.started","timestamp":"2026-03-05T14:30:00Z","data":{"callId":42}}`, event.ErrInvalid, "data.callId has the wrong type"},
 		{"transfer without toAgentId", `{"event":"call.transferred","timestamp":"2026-03-05T14:30:00Z","data":{"callId":"c1"}}`, event.ErrInvalid, "data.toAgentId is missing"},
@@ -183,6 +194,8 @@ func TestParseRazorpayErrors(t *testing.T) {
 		{"payment.failed without id", `{"event":"payment.failed","payload":{"payment":{"entity":{"status":"failed"}}}}`, event.ErrInvalid, "payload.payment.entity.id is missing"},
 		{"notes not empty array", `{"event":"subscription.activated","payload":{"subscription":{"entity":{"id":"sub_1","notes":[1]}}}}`, event.ErrInvalid, "notes has the wrong type"},
 		{"captured garbage", `{"event":"payment.failed","payload":{"payment":{"entity":{"id":"pay_1","captured":"maybe"}}}}`, event.ErrInvalid, "captured has the wrong type"},
+		{"created_at past 9999", `{"event":"subscription.activated","created_at":253402300800,"payload":{"subscription":{"entity":{"id":"sub_1"}}}}`, event.ErrInvalid, "years 1 to 9999"},
+		{"NUL in the event name", `{"event":"subscription.\u0000x","payload":{"subscription":{"entity":{"id":"sub_1"}}}}`, event.ErrInvalid, "printable ASCII"},
 		{"unknown event", `{"event":"refund.processed","payload":{}}`, event.ErrUnhandled, ""},
 	}
 	for _, tc := range cases {
@@ -227,6 +240,7 @@ func FuzzParseCall(f *testing.F) {
 		if c.Data.CallID == "" || len(c.Data.CallID) > event.MaxIDLength || c.Key() == "" || c.Timestamp.IsZero() {
 			t.Fatalf("accepted an unroutable event: %+v", c)
 		}
+		mustEncode(t, c)
 	})
 }
 
@@ -248,5 +262,18 @@ func FuzzParseRazorpay(f *testing.F) {
 		if id := r.WorkflowID(); id == "" || len(id) > event.MaxIDLength {
 			t.Fatalf("accepted an event without a workflow id: %+v", r)
 		}
+		if !utf8.ValidString(r.Event) || strings.ContainsRune(r.Event, 0) {
+			t.Fatalf("accepted an event name the store would refuse: %q", r.Event)
+		}
+		mustEncode(t, r)
 	})
+}
+
+// mustEncode checks that an accepted event can travel to a workflow: the SDK's
+// data converter must encode it.
+func mustEncode(t *testing.T, v any) {
+	t.Helper()
+	if _, err := converter.GetDefaultDataConverter().ToPayload(v); err != nil {
+		t.Fatalf("accepted an event Temporal cannot encode: %v", err)
+	}
 }

@@ -107,6 +107,14 @@ func ParseRazorpay(body []byte) (Razorpay, error) {
 	}
 	if w.CreatedAt > 0 {
 		r.CreatedAt = time.Unix(w.CreatedAt, 0).UTC()
+		if err := checkTime("created_at", r.CreatedAt); err != nil {
+			return Razorpay{}, err
+		}
+	}
+	if r.Event != "" {
+		if err := checkEventName(r.Event); err != nil {
+			return Razorpay{}, err
+		}
 	}
 	switch {
 	case strings.HasPrefix(r.Event, SubscriptionPrefix):
@@ -134,6 +142,15 @@ func ParseRazorpay(body []byte) (Razorpay, error) {
 		return r, ErrUnhandled
 	}
 	return r, nil
+}
+
+// checkEventName refuses event names that could not be stored or shown: the
+// same alphabet and bound as ids.
+func checkEventName(name string) error {
+	if len(name) > 100 {
+		return invalid("event is longer than 100 bytes")
+	}
+	return checkID("event", name)
 }
 
 // CheckEventID validates the x-razorpay-event-id header, the delivery's

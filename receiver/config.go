@@ -20,7 +20,8 @@ type Config struct {
 	// HandoffTimeout bounds SignalWithStart: past it the sender gets 503 and
 	// retries. Senders give up on a delivery after 5 s.
 	HandoffTimeout time.Duration `env:"HANDOFF_TIMEOUT, default=2s"`
-	// TaskQueue is where new workflows are started (TEMPORAL_TASK_QUEUE).
+	// TaskQueue is where new workflows are started; main sets it from
+	// TEMPORAL_TASK_QUEUE (workflows.DefaultTaskQueue when empty).
 	TaskQueue string
 }
 
@@ -39,9 +40,6 @@ func (c Config) Validate() error {
 	}
 	if c.HandoffTimeout <= 0 || c.HandoffTimeout >= 5*time.Second {
 		errs = append(errs, errors.New("HANDOFF_TIMEOUT must be between 0 and 5s, the senders' deadline"))
-	}
-	if c.TaskQueue == "" {
-		errs = append(errs, errors.New("TEMPORAL_TASK_QUEUE is empty"))
 	}
 	return errors.Join(errs...)
 }

@@ -135,6 +135,7 @@ func (h *handler) handOff(c *fiber.Ctx, o handOff) error {
 		StaticSummary:         o.summary,
 	}, o.workflowType, o.input)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	var refused *serviceerror.InvalidArgument
 	switch {
 	case err == nil:
 		h.log.Debug("event accepted", "workflow_id", o.workflowID, "event_type", o.eventType)
@@ -142,6 +143,11 @@ func (h *handler) handOff(c *fiber.Ctx, o handOff) error {
 	case errors.As(err, &started):
 		h.log.Info("event for a completed workflow dropped", "workflow_id", o.workflowID, "event_type", o.eventType)
 		return c.Status(fiber.StatusOK).JSON(handOffBody{Status: "duplicate", WorkflowID: o.workflowID})
+	case errors.As(err, &refused):
+		// Temporal refuses the event itself (for example a payload over its
+		// size limit): retrying cannot help, so the sender is told to stop.
+		h.log.Error("temporal refused the event", "workflow_id", o.workflowID, "event_type", o.eventType, "error", err)
+		return c.Status(fiber.StatusBadRequest).JSON(errorBody{"event refused by the workflow service"})
 	default:
 		h.log.Warn("hand-off to temporal failed", "workflow_id", o.workflowID, "event_type", o.eventType, "error", err)
 		c.Set(fiber.HeaderRetryAfter, retryAfter)

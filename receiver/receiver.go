@@ -18,6 +18,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"go.temporal.io/sdk/client"
+
+	"github.com/zentrix/webhooks/workflows"
 )
 
 // Routes and headers of the contract.
@@ -30,8 +32,10 @@ const (
 	HeaderRazorpayEventID   = "x-razorpay-event-id"
 )
 
-// HTTP server timeouts: a sender's whole delivery must fit in its 5 s budget,
-// and idle keep-alive connections are closed after a minute.
+// HTTP server timeouts. They bound slow or stuck clients; a well-behaved
+// delivery finishes far inside them, its hand-off bounded by HandoffTimeout
+// to stay within the senders' 5 s budget. Idle keep-alive connections are
+// closed after a minute.
 const (
 	readTimeout  = 10 * time.Second
 	writeTimeout = 10 * time.Second
@@ -50,6 +54,9 @@ type Temporal interface {
 
 // New builds the receiver's Fiber app. Both main and the tests call it.
 func New(cfg Config, tc Temporal, logger *slog.Logger) *fiber.App {
+	if cfg.TaskQueue == "" {
+		cfg.TaskQueue = workflows.DefaultTaskQueue
+	}
 	h := &handler{
 		cfg:      cfg,
 		temporal: tc,

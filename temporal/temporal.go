@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"slices"
 
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
@@ -136,29 +135,17 @@ var (
 	AccessState        = sdktemporal.NewSearchAttributeKeyKeyword("AccessState")
 )
 
-// SearchAttributes lists the custom search attributes with their type, in the
-// form the dev server's --search-attribute flag and the operator CLI take.
-var SearchAttributes = map[string]string{
-	"CallStatus":         "Keyword",
-	"AgentId":            "Keyword",
-	"Platform":           "Keyword",
-	"SubscriptionStatus": "Keyword",
-	"PlanId":             "Keyword",
-	"CustomerId":         "Keyword",
-	"AccessState":        "Keyword",
+// SearchAttributes lists every custom search attribute, for registration.
+var SearchAttributes = []sdktemporal.SearchAttributeKey{
+	CallStatus, AgentID, Platform, SubscriptionStatus, PlanID, CustomerID, AccessState,
 }
 
 // DevServerFlags are the dev server's --search-attribute flags registering
-// every custom search attribute, in a stable order.
+// every custom search attribute.
 func DevServerFlags() []string {
-	names := make([]string, 0, len(SearchAttributes))
-	for name := range SearchAttributes {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	flags := make([]string, 0, 2*len(names))
-	for _, name := range names {
-		flags = append(flags, "--search-attribute", name+"="+SearchAttributes[name])
+	flags := make([]string, 0, 2*len(SearchAttributes))
+	for _, key := range SearchAttributes {
+		flags = append(flags, "--search-attribute", key.GetName()+"="+key.GetValueType().String())
 	}
 	return flags
 }

@@ -21,27 +21,30 @@ import (
 const stopTimeout = 10 * time.Second
 
 // Register adds every workflow and activity to r.
-func Register(r sdkworker.Registry, acts *activities.Activities) {
-	r.RegisterWorkflowWithOptions(workflows.CallWorkflow, workflow.RegisterOptions{Name: workflows.CallWorkflowType})
-	r.RegisterWorkflowWithOptions(workflows.SubscriptionWorkflow, workflow.RegisterOptions{Name: workflows.SubscriptionWorkflowType})
-	r.RegisterWorkflowWithOptions(workflows.PaymentWorkflow, workflow.RegisterOptions{Name: workflows.PaymentWorkflowType})
+func Register(r sdkworker.Registry, wf *workflows.Workflows, acts *activities.Activities) {
+	r.RegisterWorkflowWithOptions(wf.CallWorkflow, workflow.RegisterOptions{Name: workflows.CallWorkflowType})
+	r.RegisterWorkflowWithOptions(wf.SubscriptionWorkflow, workflow.RegisterOptions{Name: workflows.SubscriptionWorkflowType})
+	r.RegisterWorkflowWithOptions(wf.PaymentWorkflow, workflow.RegisterOptions{Name: workflows.PaymentWorkflowType})
 	r.RegisterActivity(acts)
 }
 
 // New returns a worker for taskQueue with everything registered.
-func New(c client.Client, taskQueue string, acts *activities.Activities) sdkworker.Worker {
+func New(c client.Client, taskQueue string, wf *workflows.Workflows, acts *activities.Activities) sdkworker.Worker {
 	w := sdkworker.New(c, taskQueue, sdkworker.Options{WorkerStopTimeout: stopTimeout})
-	Register(w, acts)
+	Register(w, wf, acts)
 	return w
 }
 
-// Run polls taskQueue until ctx is done, then stops gracefully.
-func Run(ctx context.Context, c client.Client, taskQueue string, acts *activities.Activities) error {
-	w := New(c, taskQueue, acts)
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("start worker on %s: %w", taskQueue, err)
+// Run polls taskQueue until ctx is done, then stops gracefully. It returns
+// early with the error if the worker fails for good.
+func Run(ctx context.Context, c client.Client, taskQueue string, wf *workflows.Workflows, acts *activities.Activities) error {
+	stop := make(chan any)
+	go func() {
+		<-ctx.Done()
+		close(stop)
+	}()
+	if err := New(c, taskQueue, wf, acts).Run(stop); err != nil {
+		return fmt.Errorf("worker on %s: %w", taskQueue, err)
 	}
-	<-ctx.Done()
-	w.Stop()
 	return nil
 }

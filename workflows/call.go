@@ -20,11 +20,6 @@ const (
 	CallAbandoned   = "abandoned"
 )
 
-// CallLinger is how long a CallWorkflow stays open after the call ended, so
-// that late redeliveries and late transfers land in the same run. It exceeds
-// the senders' 24 h retry horizon.
-const CallLinger = 25 * time.Hour
-
 // CallState is the answer to the state query of a CallWorkflow.
 type CallState struct {
 	CallID              string     `json:"callId"`
@@ -40,6 +35,7 @@ type CallState struct {
 	DisconnectionReason string     `json:"disconnectionReason"`
 	EventsApplied       int        `json:"eventsApplied"`
 	DuplicatesIgnored   int        `json:"duplicatesIgnored"`
+	RejectedEvents      []Rejected `json:"rejectedEvents,omitempty"`
 
 	startedAgent string // the agent who picked the call up
 }
@@ -54,7 +50,7 @@ type Transfer struct {
 
 // CallWorkflow follows one voice call, its id the callId. It applies each call
 // event once, records it, and completes CallLinger after the call ended.
-func CallWorkflow(ctx workflow.Context, in CallInput) (CallState, error) {
+func (w *Workflows) CallWorkflow(ctx workflow.Context, in CallInput) (CallState, error) {
 	st := &CallState{CallID: in.CallID, Transfers: []Transfer{}}
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (CallState, error) { return *st, nil }); err != nil {
 		return *st, err
@@ -75,10 +71,10 @@ func CallWorkflow(ctx workflow.Context, in CallInput) (CallState, error) {
 			return err
 		}
 		workflow.SetCurrentDetails(ctx, st.details())
-		return recordEvent(ctx, activities.SourceCalls, in.CallID, sig.Delivery)
+		return recordEvent(ctx, activities.SourceCalls, in.CallID, sig.Delivery, &st.RejectedEvents)
 	}
 	ch := workflow.GetSignalChannel(ctx, SignalCallEvent)
-	err := receiveLoop(ctx, ch, CallLinger, handle, func() bool { return st.Status == CallEnded })
+	err := receiveLoop(ctx, ch, w.cfg.CallLinger, handle, func() bool { return st.Status == CallEnded })
 	return *st, err
 }
 

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"time"
 
 	sdktemporal "go.temporal.io/sdk/temporal"
@@ -26,12 +27,23 @@ var storeActivity = workflow.ActivityOptions{
 // value.
 var acts *activities.Activities
 
-// recordEvent writes the webhook_events row of an accepted event.
-func recordEvent(ctx workflow.Context, source, workflowID string, d Delivery) error {
+// Rejected is an event whose write the database refused for its data. The
+// workflow keeps it in its state and goes on with the next event; the failed
+// activity and its message stay in the history for an operator.
+type Rejected struct {
+	Key    string `json:"key"`
+	Type   string `json:"type"`
+	Reason string `json:"reason"`
+}
+
+// recordEvent writes the webhook_events row of an accepted event. A write the
+// database rejects is appended to rejected instead of failing the workflow,
+// which would strand the events buffered behind it.
+func recordEvent(ctx workflow.Context, source, workflowID string, d Delivery, rejected *[]Rejected) error {
 	opts := storeActivity
 	opts.Summary = "record " + d.Type
 	ctx = workflow.WithActivityOptions(ctx, opts)
-	return workflow.ExecuteActivity(ctx, acts.RecordEvent, activities.EventRecord{
+	err := workflow.ExecuteActivity(ctx, acts.RecordEvent, activities.EventRecord{
 		Source:        source,
 		EventKey:      d.Key,
 		EventType:     d.Type,
@@ -40,6 +52,14 @@ func recordEvent(ctx workflow.Context, source, workflowID string, d Delivery) er
 		OccurredAt:    d.OccurredAt,
 		ReceivedAt:    d.ReceivedAt,
 	}).Get(ctx, nil)
+	var appErr *sdktemporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeRejected {
+		workflow.GetLogger(ctx).Error("event rejected by the database", "workflow_id", workflowID,
+			"event_key", d.Key, "error", appErr.Message())
+		*rejected = append(*rejected, Rejected{Key: d.Key, Type: d.Type, Reason: appErr.Message()})
+		return nil
+	}
+	return err
 }
 
 // seenKeys remembers the event keys a workflow has applied, to drop

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -20,22 +19,19 @@ const (
 	AccessRevoked   = "revoked"
 )
 
-// SubscriptionLinger is how long a SubscriptionWorkflow stays open after a
-// terminal status, for late redeliveries.
-const SubscriptionLinger = 25 * time.Hour
-
 // SubscriptionState is the answer to the state query of a SubscriptionWorkflow.
 type SubscriptionState struct {
-	SubscriptionID    string   `json:"subscriptionId"`
-	Status            string   `json:"status"`
-	PlanID            string   `json:"planId"`
-	CustomerID        string   `json:"customerId"`
-	PaidCount         int64    `json:"paidCount"`
-	Payments          []string `json:"payments"`
-	LastFailure       *Failure `json:"lastFailure"`
-	Access            string   `json:"access"`
-	EventsApplied     int      `json:"eventsApplied"`
-	DuplicatesIgnored int      `json:"duplicatesIgnored"`
+	SubscriptionID    string     `json:"subscriptionId"`
+	Status            string     `json:"status"`
+	PlanID            string     `json:"planId"`
+	CustomerID        string     `json:"customerId"`
+	PaidCount         int64      `json:"paidCount"`
+	Payments          []string   `json:"payments"`
+	LastFailure       *Failure   `json:"lastFailure"`
+	Access            string     `json:"access"`
+	EventsApplied     int        `json:"eventsApplied"`
+	DuplicatesIgnored int        `json:"duplicatesIgnored"`
+	RejectedEvents    []Rejected `json:"rejectedEvents,omitempty"`
 }
 
 // Failure is the last failed charge of a subscription.
@@ -47,7 +43,7 @@ type Failure struct {
 // SubscriptionWorkflow follows one Razorpay subscription, its id the
 // subscription id. It applies each event once (keyed by x-razorpay-event-id),
 // records it, and completes SubscriptionLinger after a terminal status.
-func SubscriptionWorkflow(ctx workflow.Context, in SubscriptionInput) (SubscriptionState, error) {
+func (w *Workflows) SubscriptionWorkflow(ctx workflow.Context, in SubscriptionInput) (SubscriptionState, error) {
 	st := &SubscriptionState{SubscriptionID: in.SubscriptionID, Payments: []string{}}
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (SubscriptionState, error) { return *st, nil }); err != nil {
 		return *st, err
@@ -69,10 +65,10 @@ func SubscriptionWorkflow(ctx workflow.Context, in SubscriptionInput) (Subscript
 			return err
 		}
 		workflow.SetCurrentDetails(ctx, fmt.Sprintf("**%s** · access %s · %d paid", st.Status, st.Access, st.PaidCount))
-		return recordEvent(ctx, activities.SourceRazorpay, in.SubscriptionID, sig.Delivery)
+		return recordEvent(ctx, activities.SourceRazorpay, in.SubscriptionID, sig.Delivery, &st.RejectedEvents)
 	}
 	ch := workflow.GetSignalChannel(ctx, SignalRazorpayEvent)
-	err := receiveLoop(ctx, ch, SubscriptionLinger, handle, st.terminal)
+	err := receiveLoop(ctx, ch, w.cfg.SubscriptionLinger, handle, st.terminal)
 	return *st, err
 }
 

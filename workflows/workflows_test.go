@@ -2,8 +2,8 @@ package workflows_test
 
 import (
 	"context"
-	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,12 +26,19 @@ type env struct {
 	recorded []activities.EventRecord
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv returns an environment whose RecordEvent records what it is asked
+// to write; fail, if given, decides the activity's error first.
+func newEnv(t *testing.T, fail ...func(context.Context, activities.EventRecord) error) *env {
 	t.Helper()
 	e := &env{TestWorkflowEnvironment: newSuite().NewTestWorkflowEnvironment()}
 	e.RegisterActivity(&activities.Activities{})
 	e.OnActivity("RecordEvent", mock.Anything, mock.Anything).Return(
-		func(_ context.Context, rec activities.EventRecord) error {
+		func(ctx context.Context, rec activities.EventRecord) error {
+			for _, f := range fail {
+				if err := f(ctx, rec); err != nil {
+					return err
+				}
+			}
 			e.mu.Lock()
 			defer e.mu.Unlock()
 			e.recorded = append(e.recorded, rec)
@@ -66,6 +73,8 @@ func (e *env) query(t *testing.T, into any) {
 	}
 }
 
+var wf = workflows.New(workflows.DefaultConfig())
+
 var t0 = time.Date(2026, 3, 5, 14, 25, 0, 0, time.UTC)
 
 func callSignal(typ string, at time.Duration, data event.CallData) workflows.CallSignal {
@@ -99,7 +108,7 @@ func TestCallLifecycleWithDuplicates(t *testing.T) {
 	e.at(4*time.Second, func() { e.SignalWorkflow(workflows.SignalCallEvent, transferred(time.Minute, "agent_a", "human_1")) })
 	e.at(5*time.Second, func() { e.SignalWorkflow(workflows.SignalCallEvent, ended()) })
 	e.at(6*time.Second, func() { e.SignalWorkflow(workflows.SignalCallEvent, ended()) }) // redelivery while lingering
-	e.ExecuteWorkflow(workflows.CallWorkflow, workflows.CallInput{CallID: "call_1"})
+	e.ExecuteWorkflow(wf.CallWorkflow, workflows.CallInput{CallID: "call_1"})
 
 	if !e.IsWorkflowCompleted() || e.GetWorkflowError() != nil {
 		t.Fatalf("completed %v, error %v", e.IsWorkflowCompleted(), e.GetWorkflowError())
@@ -134,7 +143,7 @@ func TestCallLingersAfterTheEnd(t *testing.T) {
 	// A transfer delivered a day late still lands in the same run.
 	e.at(24*time.Hour, func() { e.SignalWorkflow(workflows.SignalCallEvent, transferred(time.Minute, "agent_a", "human_1")) })
 	e.at(24*time.Hour+time.Second, func() { e.query(t, &lingering) })
-	e.ExecuteWorkflow(workflows.CallWorkflow, workflows.CallInput{CallID: "call_1"})
+	e.ExecuteWorkflow(wf.CallWorkflow, workflows.CallInput{CallID: "call_1"})
 	if !e.IsWorkflowCompleted() {
 		t.Fatal("workflow did not complete after the linger window")
 	}
@@ -150,7 +159,7 @@ func TestCallOutOfOrder(t *testing.T) {
 	e.at(2*time.Second, func() { e.SignalWorkflow(workflows.SignalCallEvent, transferred(2*time.Minute, "human_1", "human_2")) })
 	e.at(3*time.Second, func() { e.SignalWorkflow(workflows.SignalCallEvent, transferred(time.Minute, "agent_a", "human_1")) })
 	e.at(4*time.Second, func() { e.SignalWorkflow(workflows.SignalCallEvent, started()) })
-	e.ExecuteWorkflow(workflows.CallWorkflow, workflows.CallInput{CallID: "call_1"})
+	e.ExecuteWorkflow(wf.CallWorkflow, workflows.CallInput{CallID: "call_1"})
 	var final workflows.CallState
 	if err := e.GetWorkflowResult(&final); err != nil {
 		t.Fatal(err)
@@ -166,16 +175,29 @@ func TestCallOutOfOrder(t *testing.T) {
 	}
 }
 
-func TestRejectedWriteFailsTheWorkflowWithItsReason(t *testing.T) {
-	e := newSuite().NewTestWorkflowEnvironment()
-	e.RegisterActivity(&activities.Activities{})
-	e.OnActivity("RecordEvent", mock.Anything, mock.Anything).Return(
-		sdktemporal.NewNonRetryableApplicationError("record event: rejected by the database", activities.ErrTypeRejected, nil))
-	e.RegisterDelayedCallback(func() { e.SignalWorkflow(workflows.SignalCallEvent, started()) }, time.Second)
-	e.ExecuteWorkflow(workflows.CallWorkflow, workflows.CallInput{CallID: "call_1"})
-	var appErr *sdktemporal.ApplicationError
-	if err := e.GetWorkflowError(); !errors.As(err, &appErr) || appErr.Type() != activities.ErrTypeRejected {
-		t.Fatalf("workflow error = %v, want a %s application error", err, activities.ErrTypeRejected)
+func TestRejectedWriteIsKeptAndLaterEventsStillLand(t *testing.T) {
+	e := newEnv(t, func(_ context.Context, rec activities.EventRecord) error {
+		if rec.EventType == "call.started" {
+			return sdktemporal.NewNonRetryableApplicationError("record event: rejected by the database", activities.ErrTypeRejected, nil)
+		}
+		return nil
+	})
+	e.at(time.Second, func() { e.SignalWorkflow(workflows.SignalCallEvent, started()) })
+	e.at(2*time.Second, func() { e.SignalWorkflow(workflows.SignalCallEvent, ended()) })
+	e.ExecuteWorkflow(wf.CallWorkflow, workflows.CallInput{CallID: "call_1"})
+	var final workflows.CallState
+	if err := e.GetWorkflowResult(&final); err != nil {
+		t.Fatalf("a rejected write failed the workflow: %v", err)
+	}
+	if len(final.RejectedEvents) != 1 || final.RejectedEvents[0].Key != "call_1/call.started" ||
+		!strings.Contains(final.RejectedEvents[0].Reason, "rejected by the database") {
+		t.Errorf("rejected events = %+v", final.RejectedEvents)
+	}
+	if recs := e.records(); len(recs) != 1 || recs[0].EventType != "call.ended" {
+		t.Errorf("the event after the rejected one was not recorded: %+v", recs)
+	}
+	if final.Status != workflows.CallEnded || final.EventsApplied != 2 {
+		t.Errorf("final state = %+v", final)
 	}
 }
 
@@ -204,7 +226,7 @@ func TestSubscriptionEventsAndDuplicates(t *testing.T) {
 	e.at(6*time.Second, func() {
 		e.SignalWorkflow(workflows.SignalRazorpayEvent, razorpaySignal("evt_3", "subscription.cancelled", sub("cancelled", 2), nil))
 	})
-	e.ExecuteWorkflow(workflows.SubscriptionWorkflow, workflows.SubscriptionInput{SubscriptionID: "sub_1"})
+	e.ExecuteWorkflow(wf.SubscriptionWorkflow, workflows.SubscriptionInput{SubscriptionID: "sub_1"})
 
 	if afterDup.Status != "active" || afterDup.Access != workflows.AccessGranted || afterDup.EventsApplied != 1 ||
 		afterDup.DuplicatesIgnored != 1 || afterDup.PlanID != "plan_1" || afterDup.CustomerID != "cust_1" {
@@ -230,16 +252,37 @@ func TestPaymentWorkflowRecordsTheFailureAndCompletes(t *testing.T) {
 	failed := razorpaySignal("evt_9", event.PaymentFailed, nil,
 		&event.Payment{ID: "pay_9", Status: "failed", ErrorCode: "BAD_REQUEST_ERROR", ErrorReason: "insufficient_funds"})
 	e.at(time.Second, func() { e.SignalWorkflow(workflows.SignalRazorpayEvent, failed) })
-	e.ExecuteWorkflow(workflows.PaymentWorkflow, workflows.PaymentInput{PaymentID: "pay_9"})
+	e.at(time.Hour, func() { e.SignalWorkflow(workflows.SignalRazorpayEvent, failed) }) // redelivery while lingering
+	e.ExecuteWorkflow(wf.PaymentWorkflow, workflows.PaymentInput{PaymentID: "pay_9"})
 	var final workflows.PaymentState
 	if err := e.GetWorkflowResult(&final); err != nil {
 		t.Fatal(err)
 	}
-	if final.PaymentID != "pay_9" || final.Status != "failed" || final.Reason != "insufficient_funds" || final.EventsApplied != 1 {
+	if final.PaymentID != "pay_9" || final.Status != "failed" || final.Reason != "insufficient_funds" || final.EventsApplied != 1 ||
+		final.DuplicatesIgnored != 1 {
 		t.Errorf("final state = %+v", final)
 	}
 	recs := e.records()
 	if len(recs) != 1 || recs[0].Source != activities.SourceRazorpay || recs[0].EventKey != "evt_9" || recs[0].WorkflowID != "pay_9" {
 		t.Errorf("records = %+v", recs)
+	}
+}
+
+// A signal delivered in the same workflow task as the end of the linger
+// window is applied before the workflow completes, not lost.
+func TestSignalAtTheEndOfTheLingerIsApplied(t *testing.T) {
+	e := newEnv(t)
+	cfg := workflows.DefaultConfig()
+	e.at(time.Second, func() { e.SignalWorkflow(workflows.SignalCallEvent, ended()) })
+	e.at(time.Second+cfg.CallLinger-time.Millisecond, func() {
+		e.SignalWorkflowSkippingWorkflowTask(workflows.SignalCallEvent, transferred(time.Minute, "agent_a", "human_1"))
+	})
+	e.ExecuteWorkflow(wf.CallWorkflow, workflows.CallInput{CallID: "call_1"})
+	var final workflows.CallState
+	if err := e.GetWorkflowResult(&final); err != nil {
+		t.Fatal(err)
+	}
+	if len(final.Transfers) != 1 || final.EventsApplied != 2 || len(e.records()) != 2 {
+		t.Errorf("the last-moment transfer was lost: %+v", final)
 	}
 }

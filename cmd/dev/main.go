@@ -42,6 +42,10 @@ const (
 )
 
 func main() {
+	if len(os.Args) > 1 {
+		fmt.Fprintln(os.Stderr, "usage: dev (no arguments; configure with the environment, see the README)")
+		os.Exit(2)
+	}
 	ctx, stop := service.Context()
 	defer stop()
 	if err := run(ctx); err != nil {
@@ -58,9 +62,13 @@ type child struct {
 
 func run(ctx context.Context) error {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("service", name)
+	// Only what this command supplied is printed: a secret or a database
+	// URL from the environment stays unseen.
+	supplied := map[string]bool{}
 	for k, v := range devEnv {
 		if os.Getenv(k) == "" {
 			os.Setenv(k, v)
+			supplied[k] = true
 		}
 	}
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
@@ -76,6 +84,7 @@ func run(ctx context.Context) error {
 	startChild := func(name string, args ...string) error {
 		cmd := exec.Command(args[0], args[1:]...)
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		dieWithParent(cmd)
 		if err := cmd.Start(); err != nil {
 			return fmt.Errorf("start %s: %w", name, err)
 		}
@@ -125,7 +134,7 @@ func run(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	printBanner(receiverURL)
+	printBanner(receiverURL, supplied)
 
 	// Once up, a process that exits is reported and the others keep running:
 	// with the dev server gone the receiver answers 503 and the worker waits,
@@ -202,8 +211,17 @@ func stopChild(logger *slog.Logger, c *child) {
 	}
 }
 
-func printBanner(receiverURL string) {
-	callSecret := os.Getenv("CALL_WEBHOOK_SECRET")
+func printBanner(receiverURL string, supplied map[string]bool) {
+	shown := func(key string) string {
+		if supplied[key] {
+			return os.Getenv(key)
+		}
+		return "(set in your environment, not shown)"
+	}
+	callSecret := "$CALL_WEBHOOK_SECRET"
+	if supplied["CALL_WEBHOOK_SECRET"] {
+		callSecret = "'" + os.Getenv("CALL_WEBHOOK_SECRET") + "'"
+	}
 	fmt.Printf(`
 Zentrix webhooks are running.
 
@@ -219,13 +237,13 @@ Development secrets (never use them in production):
 Send a signed call.started:
 
   body='{"event":"call.started","timestamp":"%s","data":{"callId":"call_demo1","agentId":"agent_1","platform":"web"}}'
-  sig=$(printf '%%s' "$body" | openssl dgst -sha256 -hmac '%s' -hex | sed 's/^.* //')
+  sig=$(printf '%%s' "$body" | openssl dgst -sha256 -hmac %s -hex | sed 's/^.* //')
   curl -i -X POST %s/api/calls/webhooks -H "x-webhook-signature: $sig" -H 'content-type: application/json' -d "$body"
 
 Then open %s/namespaces/default/workflows/call_demo1 . Ctrl-C stops everything.
 
-`, uiURL, receiverURL, os.Getenv("TEMPORAL_ADDRESS"), taskQueue(), os.Getenv("DATABASE_URL"),
-		callSecret, os.Getenv("RAZORPAY_WEBHOOK_SECRET"), time.Now().UTC().Format(time.RFC3339),
+`, uiURL, receiverURL, os.Getenv("TEMPORAL_ADDRESS"), taskQueue(), shown("DATABASE_URL"),
+		shown("CALL_WEBHOOK_SECRET"), shown("RAZORPAY_WEBHOOK_SECRET"), time.Now().UTC().Format(time.RFC3339),
 		callSecret, receiverURL, uiURL)
 }
 

@@ -23,12 +23,12 @@ const name = "zentrix-receiver"
 const shutdownGrace = 10 * time.Second
 
 type config struct {
+	Log      service.LogConfig
 	Temporal temporal.Config
 	Receiver receiver.Config
 }
 
 func (c *config) Validate() error {
-	c.Receiver.TaskQueue = c.Temporal.TaskQueue
 	return errors.Join(c.Temporal.Validate(), c.Receiver.Validate())
 }
 
@@ -45,7 +45,8 @@ func run(ctx context.Context) error {
 	if err := service.Load(ctx, &cfg, envconfig.OsLookuper()); err != nil {
 		return err
 	}
-	logger := service.Logger(os.Stderr, name)
+	cfg.Receiver.TaskQueue = cfg.Temporal.TaskQueue
+	logger := service.Logger(os.Stderr, name, cfg.Log)
 	tc, err := temporal.NewLazyClient(cfg.Temporal, logger)
 	if err != nil {
 		return err

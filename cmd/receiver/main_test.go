@@ -40,7 +40,7 @@ func TestConfig(t *testing.T) {
 			}
 			r := cfg.Receiver
 			if len(r.CallSecrets) != 2 || string(r.CallSecrets[1]) != "old" || r.BodyLimit != 1<<20 || r.Addr != ":8080" ||
-				r.HandoffTimeout != 2*time.Second || r.TaskQueue != "zentrix-webhooks" || cfg.Temporal.Address != "127.0.0.1:7233" {
+				r.HandoffTimeout != 2*time.Second || cfg.Temporal.TaskQueue != "zentrix-webhooks" || cfg.Temporal.Address != "127.0.0.1:7233" {
 				t.Errorf("config = %+v", cfg)
 			}
 			if s := r.CallSecrets.String(); strings.Contains(s, "new") {

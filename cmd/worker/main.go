@@ -18,18 +18,20 @@ import (
 	"github.com/zentrix/webhooks/store"
 	"github.com/zentrix/webhooks/temporal"
 	"github.com/zentrix/webhooks/worker"
+	"github.com/zentrix/webhooks/workflows"
 )
 
 const name = "zentrix-worker"
 
 type config struct {
+	Log         service.LogConfig
 	Temporal    temporal.Config
+	Workflows   workflows.Config
 	DatabaseURL temporal.Secret `env:"DATABASE_URL, default=sqlite:.data/zentrix.db"`
 }
 
 func (c *config) Validate() error {
-	var errs []error
-	errs = append(errs, c.Temporal.Validate())
+	errs := []error{c.Temporal.Validate(), c.Workflows.Validate()}
 	if c.DatabaseURL == "" {
 		errs = append(errs, errors.New("DATABASE_URL is empty"))
 	}
@@ -49,7 +51,7 @@ func run(ctx context.Context) error {
 	if err := service.Load(ctx, &cfg, envconfig.OsLookuper()); err != nil {
 		return err
 	}
-	logger := service.Logger(os.Stderr, name)
+	logger := service.Logger(os.Stderr, name, cfg.Log)
 	db, err := store.Open(ctx, string(cfg.DatabaseURL))
 	if err != nil {
 		return err
@@ -64,7 +66,7 @@ func run(ctx context.Context) error {
 	defer c.Close()
 	logger.Info("worker polling", "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace,
 		"task_queue", cfg.Temporal.TaskQueue)
-	err = worker.Run(ctx, c, cfg.Temporal.TaskQueue, &activities.Activities{Store: db})
+	err = worker.Run(ctx, c, cfg.Temporal.TaskQueue, workflows.New(cfg.Workflows), &activities.Activities{Store: db})
 	logger.Info("worker stopped")
 	return err
 }

@@ -44,14 +44,14 @@ func oneLine(err error) string {
 	return strings.Join(parts, "; ")
 }
 
-// Logger is a JSON logger on w at LOG_LEVEL (debug, info, warn, error;
-// default info).
-func Logger(w io.Writer, name string) *slog.Logger {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(os.Getenv("LOG_LEVEL"))); err != nil {
-		level = slog.LevelInfo
-	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})).With("service", name)
+// LogConfig is the logging part of the environment.
+type LogConfig struct {
+	Level slog.Level `env:"LOG_LEVEL, default=info"` // debug, info, warn or error
+}
+
+// Logger is a JSON logger on w at the configured level, naming the service.
+func Logger(w io.Writer, name string, cfg LogConfig) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: cfg.Level})).With("service", name)
 }
 
 // Context is cancelled by SIGINT or SIGTERM, so that a container's stop lets

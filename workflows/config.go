@@ -1,0 +1,52 @@
+package workflows
+
+import (
+	"errors"
+	"time"
+)
+
+// Config holds the durations that shape the workflows' lives. The worker reads
+// it from the environment and registers the workflows of one Config; a change
+// applies to timers started after it.
+type Config struct {
+	// CallLinger is how long a CallWorkflow stays open after the call ended,
+	// so that late redeliveries and late transfers land in the same run.
+	CallLinger time.Duration `env:"CALL_LINGER, default=25h"`
+	// SubscriptionLinger is how long a SubscriptionWorkflow stays open after
+	// a terminal status.
+	SubscriptionLinger time.Duration `env:"SUBSCRIPTION_LINGER, default=25h"`
+	// PaymentLinger is how long a PaymentWorkflow stays open after recording
+	// its failure.
+	PaymentLinger time.Duration `env:"PAYMENT_LINGER, default=25h"`
+}
+
+// DefaultConfig lingers 25 hours everywhere: longer than the senders' 24-hour
+// retry horizon, so a redelivery never finds the workflow closed too early.
+func DefaultConfig() Config {
+	return Config{CallLinger: 25 * time.Hour, SubscriptionLinger: 25 * time.Hour, PaymentLinger: 25 * time.Hour}
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.CallLinger < 0 {
+		errs = append(errs, errors.New("CALL_LINGER must not be negative"))
+	}
+	if c.SubscriptionLinger < 0 {
+		errs = append(errs, errors.New("SUBSCRIPTION_LINGER must not be negative"))
+	}
+	if c.PaymentLinger < 0 {
+		errs = append(errs, errors.New("PAYMENT_LINGER must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Workflows are the workflow functions bound to a Config. Register its methods
+// under the names CallWorkflowType, SubscriptionWorkflowType and
+// PaymentWorkflowType.
+type Workflows struct {
+	cfg Config
+}
+
+// New binds the workflows to cfg.
+func New(cfg Config) *Workflows { return &Workflows{cfg: cfg} }
