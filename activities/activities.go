@@ -46,3 +46,13 @@ func storeError(what string, err error) error {
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
+
+// SaveCall writes a call's snapshot at once: the event's webhook_events row,
+// the calls row and the call's transfers. Running it again, or running an
+// older snapshot after a newer one, changes nothing.
+func (a *Activities) SaveCall(ctx context.Context, snap CallSnapshot) error {
+	if err := a.Store.SaveCall(ctx, snap); err != nil {
+		return storeError("save call "+snap.Call.CallID, err)
+	}
+	return nil
+}

@@ -62,7 +62,14 @@ func temporalCLI(t testing.TB) string {
 	return path
 }
 
-func start(t *testing.T) *system {
+// options vary a system from the defaults: SQLite in a temporary directory,
+// and payments that linger one second.
+type options struct {
+	databaseURL string
+	workflows   *workflows.Config
+}
+
+func start(t *testing.T, opts options) *system {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -80,7 +87,10 @@ func start(t *testing.T) *system {
 	}
 	t.Cleanup(func() { _ = server.Stop() })
 
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "zentrix.db"))
+	if opts.databaseURL == "" {
+		opts.databaseURL = "sqlite:" + filepath.Join(t.TempDir(), "zentrix.db")
+	}
+	db, err := store.Open(ctx, opts.databaseURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +100,9 @@ func start(t *testing.T) *system {
 	// redeliver to it.
 	cfg := workflows.DefaultConfig()
 	cfg.PaymentLinger = time.Second
+	if opts.workflows != nil {
+		cfg = *opts.workflows
+	}
 	w := worker.New(server.Client(), taskQueue, workflows.New(cfg), &activities.Activities{Store: db})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
@@ -216,7 +229,7 @@ func (s *system) rows(t *testing.T) int {
 }
 
 func TestWebhooksEndToEnd(t *testing.T) {
-	s := start(t)
+	s := start(t, options{})
 	ctx := context.Background()
 
 	// A signed call.started becomes a running CallWorkflow named by its callId.

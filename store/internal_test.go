@@ -32,6 +32,15 @@ func TestRebindDollar(t *testing.T) {
 	if q := pg.rebind(insertEventSQL); strings.Contains(q, "?") || !strings.Contains(q, "$7)") || strings.Contains(q, "$8") {
 		t.Errorf("postgres rebind of the insert: %s", q)
 	}
+	for _, c := range []struct {
+		q    string
+		last int
+	}{{upsertCallSQL, 15}, {insertTransferSQL, 8}, {deleteTransfersSQL, 1}, {selectCallSQL, 1}, {selectTransfersSQL, 1}} {
+		q := pg.rebind(c.q)
+		if strings.Contains(q, "?") || !strings.Contains(q, fmt.Sprintf("$%d", c.last)) || strings.Contains(q, fmt.Sprintf("$%d", c.last+1)) {
+			t.Errorf("postgres rebind, want $1..$%d: %s", c.last, q)
+		}
+	}
 	sq := &Store{dialect: dialectSQLite}
 	if got := sq.rebind(insertEventSQL); got != insertEventSQL {
 		t.Errorf("sqlite rebind changed the query: %s", got)

@@ -30,7 +30,7 @@ import (
 	"github.com/zentrix/webhooks/activities"
 )
 
-// ErrNotFound is returned (wrapped) by Event when no row matches.
+// ErrNotFound is returned (wrapped) by Event and Call when no row matches.
 var ErrNotFound = errors.New("not found")
 
 var _ activities.Store = (*Store)(nil)
@@ -166,6 +166,11 @@ const insertEventSQL = `INSERT INTO webhook_events
 VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (source, event_key) DO NOTHING`
 
+// execer is what insertEvent writes through: the *sql.DB or a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
 // RecordEvent inserts e once. Recording the same source and key again changes
 // nothing and reports inserted == false. Times are stored in UTC, truncated to
 // microseconds. Data the database refuses (and text or times that would not
@@ -175,15 +180,25 @@ func (s *Store) RecordEvent(ctx context.Context, e activities.EventRecord) (inse
 	if err := validate(e); err != nil {
 		return false, fmt.Errorf("record event: %w: %w", activities.ErrRejected, err)
 	}
-	res, err := s.db.ExecContext(ctx, s.rebind(insertEventSQL),
-		e.Source, e.EventKey, e.EventType, e.WorkflowID, e.PayloadSHA256,
-		s.timeArg(e.OccurredAt), s.timeArg(e.ReceivedAt))
+	inserted, err = s.insertEvent(ctx, s.db, e)
 	if err != nil {
 		return false, wrap("record event", err)
 	}
+	return inserted, nil
+}
+
+// insertEvent runs the webhook_events insert of an already validated e
+// through q. Errors are the driver's, unwrapped.
+func (s *Store) insertEvent(ctx context.Context, q execer, e activities.EventRecord) (inserted bool, err error) {
+	res, err := q.ExecContext(ctx, s.rebind(insertEventSQL),
+		e.Source, e.EventKey, e.EventType, e.WorkflowID, e.PayloadSHA256,
+		s.timeArg(e.OccurredAt), s.timeArg(e.ReceivedAt))
+	if err != nil {
+		return false, err
+	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, wrap("record event", err)
+		return false, err
 	}
 	return n == 1, nil
 }
@@ -199,11 +214,8 @@ func validate(e activities.EventRecord) error {
 		{"workflow_id", e.WorkflowID},
 		{"payload_sha256", e.PayloadSHA256},
 	} {
-		if !utf8.ValidString(f.v) {
-			return fmt.Errorf("%s is not valid UTF-8", f.name)
-		}
-		if strings.IndexByte(f.v, 0) >= 0 {
-			return fmt.Errorf("%s contains a NUL byte", f.name)
+		if err := checkText(f.name, f.v); err != nil {
+			return err
 		}
 	}
 	for _, f := range []struct {
@@ -213,9 +225,30 @@ func validate(e activities.EventRecord) error {
 		{"occurred_at", e.OccurredAt},
 		{"received_at", e.ReceivedAt},
 	} {
-		if y := truncTime(f.v).Year(); y < 1 || y > 9999 {
-			return fmt.Errorf("%s year %d out of range 1-9999", f.name, y)
+		if err := checkTime(f.name, f.v); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// checkText rejects text PostgreSQL would refuse and SQLite would store: NUL
+// bytes and invalid UTF-8. The message names the field, not the value.
+func checkText(name, v string) error {
+	if !utf8.ValidString(v) {
+		return fmt.Errorf("%s is not valid UTF-8", name)
+	}
+	if strings.IndexByte(v, 0) >= 0 {
+		return fmt.Errorf("%s contains a NUL byte", name)
+	}
+	return nil
+}
+
+// checkTime rejects times outside the four-digit years of the SQLite format.
+// The zero time (year 1) passes.
+func checkTime(name string, t time.Time) error {
+	if y := truncTime(t).Year(); y < 1 || y > 9999 {
+		return fmt.Errorf("%s year %d out of range 1-9999", name, y)
 	}
 	return nil
 }
@@ -291,11 +324,23 @@ func (s *Store) timeArg(t time.Time) any {
 	return t
 }
 
-// timeValue scans a time column of either dialect into UTC.
+// nullTimeArg is timeArg for a nullable column: the zero time (after
+// truncation) is NULL.
+func (s *Store) nullTimeArg(t time.Time) any {
+	if truncTime(t).IsZero() {
+		return nil
+	}
+	return s.timeArg(t)
+}
+
+// timeValue scans a time column of either dialect into UTC. NULL (only in
+// the nullable columns) scans as the zero time.
 type timeValue struct{ t time.Time }
 
 func (v *timeValue) Scan(src any) error {
 	switch x := src.(type) {
+	case nil:
+		v.t = time.Time{}
 	case time.Time:
 		v.t = x.UTC()
 	case string:

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -760,4 +761,477 @@ func TestPostgresSchemaIsolation(t *testing.T) {
 			t.Errorf("%s.schema_migrations has %d rows", c.schema, n)
 		}
 	}
+}
+
+// callRecord is a fully populated call in status ended at revision rev.
+func callRecord(id string, rev int64) activities.CallRecord {
+	return activities.CallRecord{
+		CallID:              id,
+		AgentID:             "agent-1",
+		CurrentAgentID:      "agent-2",
+		InstanceID:          "inst-1",
+		Platform:            "twilio",
+		Status:              "ended",
+		StartedAt:           time.Date(2025, 3, 14, 15, 0, 0, 123456789, time.UTC),
+		EndedAt:             time.Date(2025, 3, 14, 15, 9, 26, 535897000, time.UTC),
+		DurationSeconds:     566.412441,
+		Transcript:          "agent: hello\nuser: hi",
+		Sentiment:           "positive",
+		Summary:             "greeted",
+		DisconnectionReason: "user_hangup",
+		Revision:            rev,
+		UpdatedAt:           time.Date(2025, 3, 14, 15, 9, 27, 0, time.UTC).Add(time.Duration(rev) * time.Second),
+	}
+}
+
+func transfer(callID string, seq int, key string) activities.TransferRecord {
+	return activities.TransferRecord{
+		CallID:        callID,
+		Sequence:      seq,
+		EventKey:      key,
+		FromAgentID:   "agent-" + key,
+		ToAgentID:     "agent-to-" + key,
+		Reason:        "escalation " + key,
+		Context:       `{"key":"` + key + `","turns":[1,2]}`,
+		TransferredAt: time.Date(2025, 3, 14, 15, 1, 0, 0, time.UTC).Add(time.Duration(seq) * time.Minute),
+	}
+}
+
+// transfers numbers the transfers of callID with the given event keys 1, 2, ….
+func transfers(callID string, keys ...string) []activities.TransferRecord {
+	trs := []activities.TransferRecord{}
+	for i, k := range keys {
+		trs = append(trs, transfer(callID, i+1, k))
+	}
+	return trs
+}
+
+func callEvent(key string) *activities.EventRecord {
+	e := event(activities.SourceCalls, key)
+	return &e
+}
+
+func snapshot(c activities.CallRecord, trs []activities.TransferRecord, e *activities.EventRecord) activities.CallSnapshot {
+	return activities.CallSnapshot{Call: c, Transfers: trs, Event: e}
+}
+
+// wantCall is what Call returns for a saved c: UTC, microseconds, and no
+// duration without an end time.
+func wantCall(c activities.CallRecord) activities.CallRecord {
+	c.StartedAt = c.StartedAt.UTC().Truncate(time.Microsecond)
+	c.EndedAt = c.EndedAt.UTC().Truncate(time.Microsecond)
+	c.UpdatedAt = c.UpdatedAt.UTC().Truncate(time.Microsecond)
+	if c.EndedAt.IsZero() {
+		c.DurationSeconds = 0
+	}
+	return c
+}
+
+func wantTransfers(trs []activities.TransferRecord) []activities.TransferRecord {
+	out := []activities.TransferRecord{}
+	for _, tr := range trs {
+		tr.TransferredAt = tr.TransferredAt.UTC().Truncate(time.Microsecond)
+		out = append(out, tr)
+	}
+	return out
+}
+
+func sameTime(a, b time.Time) bool {
+	return a.Equal(b) && a.Location() == time.UTC && a.IsZero() == b.IsZero()
+}
+
+func assertCall(t *testing.T, s *store.Store, want activities.CallRecord) {
+	t.Helper()
+	got, err := s.Call(t.Context(), want.CallID)
+	if err != nil {
+		t.Fatalf("Call(%s): %v", want.CallID, err)
+	}
+	gotT, wantT := got, want
+	gotT.StartedAt, gotT.EndedAt, gotT.UpdatedAt = time.Time{}, time.Time{}, time.Time{}
+	wantT.StartedAt, wantT.EndedAt, wantT.UpdatedAt = time.Time{}, time.Time{}, time.Time{}
+	if gotT != wantT {
+		t.Errorf("Call(%s) fields:\n got %+v\nwant %+v", want.CallID, gotT, wantT)
+	}
+	for _, f := range []struct {
+		name      string
+		got, want time.Time
+	}{
+		{"StartedAt", got.StartedAt, want.StartedAt},
+		{"EndedAt", got.EndedAt, want.EndedAt},
+		{"UpdatedAt", got.UpdatedAt, want.UpdatedAt},
+	} {
+		if !sameTime(f.got, f.want) {
+			t.Errorf("Call(%s).%s = %v, want %v in UTC", want.CallID, f.name, f.got, f.want)
+		}
+	}
+}
+
+func assertTransfers(t *testing.T, s *store.Store, callID string, want []activities.TransferRecord) {
+	t.Helper()
+	got, err := s.CallTransfers(t.Context(), callID)
+	if err != nil {
+		t.Fatalf("CallTransfers(%s): %v", callID, err)
+	}
+	if got == nil {
+		t.Errorf("CallTransfers(%s) = nil, want a non-nil slice", callID)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("CallTransfers(%s) has %d rows, want %d:\n got %+v\nwant %+v", callID, len(got), len(want), got, want)
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if !sameTime(g.TransferredAt, w.TransferredAt) {
+			t.Errorf("transfer %d TransferredAt = %v, want %v in UTC", i, g.TransferredAt, w.TransferredAt)
+		}
+		g.TransferredAt, w.TransferredAt = time.Time{}, time.Time{}
+		if g != w {
+			t.Errorf("transfer %d:\n got %+v\nwant %+v", i, g, w)
+		}
+	}
+}
+
+func saveCall(t *testing.T, s *store.Store, snap activities.CallSnapshot) {
+	t.Helper()
+	if err := s.SaveCall(t.Context(), snap); err != nil {
+		t.Fatalf("SaveCall(%s rev %d): %v", snap.Call.CallID, snap.Call.Revision, err)
+	}
+}
+
+// queryInt runs a count query on d directly; ? is rebound for PostgreSQL.
+func queryInt(t *testing.T, d testDB, db *sql.DB, q string, args ...any) int {
+	t.Helper()
+	if d.dialect == "postgres" {
+		for i := 1; strings.Contains(q, "?"); i++ {
+			q = strings.Replace(q, "?", fmt.Sprintf("$%d", i), 1)
+		}
+	}
+	var n int
+	if err := db.QueryRowContext(t.Context(), q, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+// rowCounts is the number of rows of webhook_events, calls and call_transfers.
+func rowCounts(t *testing.T, d testDB, db *sql.DB) [3]int {
+	t.Helper()
+	var n [3]int
+	for i, table := range []string{"webhook_events", "calls", "call_transfers"} {
+		n[i] = queryInt(t, d, db, "SELECT count(*) FROM "+table)
+	}
+	return n
+}
+
+func TestSaveCallRoundTrip(t *testing.T) {
+	t.Parallel()
+	ist := time.FixedZone("IST", 5*3600+1800)
+	cases := []struct {
+		name string
+		snap activities.CallSnapshot
+		// the nullable columns stored as NULL: started_at, ended_at, duration_seconds
+		nulls int
+	}{
+		{"ended with transfers", snapshot(callRecord("c-ended", 3), transfers("c-ended", "t1", "t2"), callEvent("c-ended:3")), 0},
+		{"in progress, unknown times", func() activities.CallSnapshot {
+			c := callRecord("c-live", 1)
+			c.Status = "in_progress"
+			c.StartedAt, c.EndedAt = time.Time{}, time.Time{}
+			c.DurationSeconds = 12.5 // dropped: no ended_at
+			c.Transcript, c.Summary, c.Sentiment, c.DisconnectionReason = "", "", "", ""
+			return snapshot(c, nil, callEvent("c-live:1"))
+		}(), 3},
+		{"started, not ended", func() activities.CallSnapshot {
+			c := callRecord("c-started", 2)
+			c.Status = "transferred"
+			c.EndedAt, c.DurationSeconds = time.Time{}, 0
+			return snapshot(c, transfers("c-started", "only"), nil)
+		}(), 2},
+		{"abandoned with zero duration", func() activities.CallSnapshot {
+			c := callRecord("c-abandoned", 9)
+			c.Status = "abandoned"
+			c.DurationSeconds = 0
+			return snapshot(c, nil, nil)
+		}(), 0},
+		{"zones, nanoseconds, extreme years, unicode, long text", func() activities.CallSnapshot {
+			c := callRecord("c-ünï ?'\";--", 1<<40)
+			c.StartedAt = time.Date(1, 1, 1, 0, 0, 0, 1000, time.UTC)
+			c.EndedAt = time.Date(2025, 1, 2, 3, 4, 5, 999999999, ist)
+			c.UpdatedAt = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+			c.Transcript = strings.Repeat("नमस्ते — 你好 — hello\n", 50000)
+			c.Summary = strings.Repeat("s", 1<<16)
+			trs := transfers(c.CallID, "a", "b", "c")
+			trs[1].TransferredAt = time.Date(2025, 1, 2, 3, 4, 5, 1, ist)
+			trs[2].Context = `{"nested":{"q":"?","emoji":"😀"},"list":[` + strings.Repeat(`"x",`, 10000) + `"y"]}`
+			trs[2].FromAgentID, trs[2].Reason = "", ""
+			return snapshot(c, trs, callEvent("c-unicode"))
+		}(), 0},
+	}
+	forEachDialect(t, func(t *testing.T, d testDB) {
+		s := openStore(t, d.url)
+		db := d.raw(t)
+		events := 0
+		for _, c := range cases {
+			saveCall(t, s, c.snap)
+			assertCall(t, s, wantCall(c.snap.Call))
+			assertTransfers(t, s, c.snap.Call.CallID, wantTransfers(c.snap.Transfers))
+			if c.snap.Event != nil {
+				events++
+				got, err := s.Event(t.Context(), c.snap.Event.Source, c.snap.Event.EventKey)
+				if err != nil {
+					t.Fatalf("%s: Event: %v", c.name, err)
+				}
+				assertEvent(t, got, wantStored(*c.snap.Event))
+			}
+			nulls := queryInt(t, d, db, `SELECT
+				(CASE WHEN started_at IS NULL THEN 1 ELSE 0 END) +
+				(CASE WHEN ended_at IS NULL THEN 1 ELSE 0 END) +
+				(CASE WHEN duration_seconds IS NULL THEN 1 ELSE 0 END)
+				FROM calls WHERE call_id = ?`, c.snap.Call.CallID)
+			if nulls != c.nulls {
+				t.Errorf("%s: %d NULL time/duration columns, want %d", c.name, nulls, c.nulls)
+			}
+		}
+		if n := count(t, s); n != events {
+			t.Errorf("EventCount = %d, want %d", n, events)
+		}
+	})
+}
+
+func TestSaveCallIdempotent(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, d testDB) {
+		s := openStore(t, d.url)
+		db := d.raw(t)
+		snap := snapshot(callRecord("c1", 4), transfers("c1", "t1", "t2", "t3"), callEvent("c1:4"))
+		saveCall(t, s, snap)
+		before := rowCounts(t, d, db)
+		saveCall(t, s, snap)
+		if after := rowCounts(t, d, db); after != before || after != [3]int{1, 1, 3} {
+			t.Errorf("row counts (events, calls, transfers) = %v after the repeat, %v before, want [1 1 3]", after, before)
+		}
+		assertCall(t, s, wantCall(snap.Call))
+		assertTransfers(t, s, "c1", wantTransfers(snap.Transfers))
+	})
+}
+
+func TestSaveCallNewerRevision(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, d testDB) {
+		s := openStore(t, d.url)
+		db := d.raw(t)
+
+		c1 := callRecord("c1", 1)
+		c1.Status, c1.EndedAt, c1.DurationSeconds = "transferred", time.Time{}, 0
+		saveCall(t, s, snapshot(c1, transfers("c1", "A", "C"), callEvent("e1")))
+
+		// Revision 2: a transfer found late goes in the middle; all fields change.
+		c2 := callRecord("c1", 2)
+		c2.AgentID, c2.CurrentAgentID, c2.InstanceID, c2.Platform = "agent-x", "agent-y", "inst-2", "vonage"
+		c2.Transcript, c2.Sentiment, c2.Summary, c2.DisconnectionReason = "new transcript", "negative", "new summary", "agent_hangup"
+		trs2 := transfers("c1", "A", "B", "C")
+		trs2[2].Reason = "changed"
+		saveCall(t, s, snapshot(c2, trs2, callEvent("e2")))
+		assertCall(t, s, wantCall(c2))
+		assertTransfers(t, s, "c1", wantTransfers(trs2))
+
+		// Revision 3 moves back to unknown times and drops every transfer.
+		c3 := callRecord("c1", 3)
+		c3.Status, c3.StartedAt, c3.EndedAt = "in_progress", time.Time{}, time.Time{}
+		saveCall(t, s, snapshot(c3, nil, nil))
+		assertCall(t, s, wantCall(c3))
+		assertTransfers(t, s, "c1", nil)
+
+		if got := rowCounts(t, d, db); got != [3]int{2, 1, 0} {
+			t.Errorf("row counts (events, calls, transfers) = %v, want [2 1 0]", got)
+		}
+	})
+}
+
+func TestSaveCallStale(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, d testDB) {
+		s := openStore(t, d.url)
+		db := d.raw(t)
+		cur := snapshot(callRecord("c1", 5), transfers("c1", "t1", "t2"), callEvent("e5"))
+		saveCall(t, s, cur)
+
+		old := callRecord("c1", 3)
+		old.Status, old.Summary, old.CurrentAgentID = "transferred", "stale", "someone-else"
+		stale := snapshot(old, transfers("c1", "x", "y", "z"), callEvent("e3"))
+		saveCall(t, s, stale)
+		saveCall(t, s, snapshot(old, nil, nil)) // stale and without an event
+
+		assertCall(t, s, wantCall(cur.Call))
+		assertTransfers(t, s, "c1", wantTransfers(cur.Transfers))
+		got, err := s.Event(t.Context(), activities.SourceCalls, "e3")
+		if err != nil {
+			t.Fatalf("the stale snapshot's event was not recorded: %v", err)
+		}
+		assertEvent(t, got, wantStored(*stale.Event))
+		if got := rowCounts(t, d, db); got != [3]int{2, 1, 2} {
+			t.Errorf("row counts (events, calls, transfers) = %v, want [2 1 2]", got)
+		}
+	})
+}
+
+func TestSaveCallWithoutEvent(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, d testDB) {
+		s := openStore(t, d.url)
+		c := callRecord("c1", 1)
+		c.Status = "abandoned"
+		saveCall(t, s, snapshot(c, transfers("c1", "t1"), nil))
+		assertCall(t, s, wantCall(c))
+		if n := count(t, s); n != 0 {
+			t.Errorf("EventCount = %d, want 0", n)
+		}
+	})
+}
+
+func TestSaveCallRejected(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cr3t-value"
+	mod := func(f func(*activities.CallSnapshot)) activities.CallSnapshot {
+		snap := snapshot(callRecord("bad", 1), transfers("bad", "t1", "t2", "t3"), callEvent("bad:1"))
+		f(&snap)
+		return snap
+	}
+	cases := []struct {
+		name string
+		snap activities.CallSnapshot
+	}{
+		{"NUL in transcript", mod(func(s *activities.CallSnapshot) { s.Call.Transcript = secret + "\x00" })},
+		{"invalid UTF-8 in summary", mod(func(s *activities.CallSnapshot) { s.Call.Summary = secret + "\xff" })},
+		{"empty call id", mod(func(s *activities.CallSnapshot) {
+			s.Call.CallID = ""
+			for i := range s.Transfers {
+				s.Transfers[i].CallID = ""
+			}
+		})},
+		{"bad status", mod(func(s *activities.CallSnapshot) { s.Call.Status = secret })},
+		{"status wrong case", mod(func(s *activities.CallSnapshot) { s.Call.Status = "Ended" })},
+		{"revision 0", mod(func(s *activities.CallSnapshot) { s.Call.Revision = 0 })},
+		{"negative revision", mod(func(s *activities.CallSnapshot) { s.Call.Revision = -1 })},
+		{"started_at year 10000", mod(func(s *activities.CallSnapshot) {
+			s.Call.StartedAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+		})},
+		{"updated_at year 0", mod(func(s *activities.CallSnapshot) {
+			s.Call.UpdatedAt = time.Date(0, 12, 31, 0, 0, 0, 0, time.UTC)
+		})},
+		{"NaN duration", mod(func(s *activities.CallSnapshot) { s.Call.DurationSeconds = math.NaN() })},
+		{"infinite duration", mod(func(s *activities.CallSnapshot) { s.Call.DurationSeconds = math.Inf(1) })},
+		{"sequence gap", mod(func(s *activities.CallSnapshot) { s.Transfers[2].Sequence = 4 })},
+		{"sequence from 0", mod(func(s *activities.CallSnapshot) {
+			for i := range s.Transfers {
+				s.Transfers[i].Sequence = i
+			}
+		})},
+		{"sequences out of order", mod(func(s *activities.CallSnapshot) {
+			s.Transfers[0], s.Transfers[1] = s.Transfers[1], s.Transfers[0]
+		})},
+		{"transfer of another call", mod(func(s *activities.CallSnapshot) { s.Transfers[1].CallID = secret })},
+		{"NUL in transfer context", mod(func(s *activities.CallSnapshot) { s.Transfers[2].Context = `{"a":"` + secret + "\x00\"}" })},
+		{"transferred_at year 10000", mod(func(s *activities.CallSnapshot) {
+			s.Transfers[0].TransferredAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+		})},
+		{"NUL in event key", mod(func(s *activities.CallSnapshot) { s.Event.EventKey = secret + "\x00" })},
+		// Refused by the database: the transaction rolls back.
+		{"db: unknown event source", mod(func(s *activities.CallSnapshot) { s.Event.Source = "stripe" })},
+		{"db: bad event digest", mod(func(s *activities.CallSnapshot) { s.Event.PayloadSHA256 = secret })},
+		{"db: duplicate transfer event key", mod(func(s *activities.CallSnapshot) { s.Transfers[2].EventKey = "t1" })},
+		{"db: duplicate key, existing call", func() activities.CallSnapshot {
+			trs := transfers("keep", "k1", "k2")
+			trs[1].EventKey = "k1"
+			return snapshot(callRecord("keep", 2), trs, callEvent("keep:2"))
+		}()},
+	}
+	forEachDialect(t, func(t *testing.T, d testDB) {
+		s := openStore(t, d.url)
+		db := d.raw(t)
+		keep := snapshot(callRecord("keep", 1), transfers("keep", "k1"), nil)
+		saveCall(t, s, keep)
+		for _, c := range cases {
+			err := s.SaveCall(t.Context(), c.snap)
+			if err == nil {
+				t.Errorf("%s: SaveCall succeeded, want an error", c.name)
+				continue
+			}
+			if !errors.Is(err, activities.ErrRejected) {
+				t.Errorf("%s: error %v does not wrap ErrRejected", c.name, err)
+			}
+			if !strings.HasPrefix(err.Error(), "save call: ") {
+				t.Errorf("%s: error %q lacks the save call context", c.name, err)
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("%s: error %q quotes the value", c.name, err)
+			}
+			if got := rowCounts(t, d, db); got != [3]int{0, 1, 1} {
+				t.Errorf("%s: row counts (events, calls, transfers) = %v, want [0 1 1]", c.name, got)
+			}
+		}
+		assertCall(t, s, wantCall(keep.Call))
+		assertTransfers(t, s, "keep", wantTransfers(keep.Transfers))
+		// The store still works after the rejections.
+		good := mod(func(*activities.CallSnapshot) {})
+		saveCall(t, s, good)
+		assertCall(t, s, wantCall(good.Call))
+	})
+}
+
+func TestSaveCallConcurrent(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, d testDB) {
+		s := openStore(t, d.url)
+		db := d.raw(t)
+		const (
+			revisions = 8
+			rounds    = 5
+		)
+		for round := range rounds {
+			id := fmt.Sprintf("race-%d", round)
+			snaps := make([]activities.CallSnapshot, revisions+1)
+			for rev := 1; rev <= revisions; rev++ {
+				c := callRecord(id, int64(rev))
+				c.Summary = fmt.Sprintf("revision %d", rev)
+				var keys []string
+				for i := range rev%4 + 1 {
+					keys = append(keys, fmt.Sprintf("r%d-t%d", rev, i))
+				}
+				snaps[rev] = snapshot(c, transfers(id, keys...), callEvent(fmt.Sprintf("%s:%d", id, rev)))
+			}
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for rev := 1; rev <= revisions; rev++ {
+				wg.Go(func() {
+					<-start
+					if err := s.SaveCall(t.Context(), snaps[rev]); err != nil {
+						t.Errorf("%s rev %d: SaveCall: %v", id, rev, err)
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			assertCall(t, s, wantCall(snaps[revisions].Call))
+			assertTransfers(t, s, id, wantTransfers(snaps[revisions].Transfers))
+		}
+		if got, want := rowCounts(t, d, db), [3]int{rounds * revisions, rounds, rounds * (revisions%4 + 1)}; got != want {
+			t.Errorf("row counts (events, calls, transfers) = %v, want %v", got, want)
+		}
+	})
+}
+
+func TestCallNotFound(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, d testDB) {
+		s := openStore(t, d.url)
+		saveCall(t, s, snapshot(callRecord("present", 1), transfers("present", "t1"), nil))
+		_, err := s.Call(t.Context(), "absent")
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Call(absent) error = %v, want ErrNotFound", err)
+		}
+		if errors.Is(err, activities.ErrRejected) {
+			t.Errorf("Call(absent): not found is marked rejected")
+		}
+		assertTransfers(t, s, "absent", nil)
+	})
 }

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"cmp"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -20,7 +22,8 @@ const (
 	CallAbandoned   = "abandoned"
 )
 
-// CallState is the answer to the state query of a CallWorkflow.
+// CallState is the answer to the state query of a CallWorkflow. It holds no
+// transcript and no phone number.
 type CallState struct {
 	CallID              string     `json:"callId"`
 	Status              string     `json:"status"`
@@ -36,33 +39,48 @@ type CallState struct {
 	EventsApplied       int        `json:"eventsApplied"`
 	DuplicatesIgnored   int        `json:"duplicatesIgnored"`
 	RejectedEvents      []Rejected `json:"rejectedEvents,omitempty"`
-
-	startedAgent string // the agent who picked the call up
 }
 
-// Transfer is one hand-off of a call, kept in the order of its event time.
+// Transfer is one hand-off of a call. A call's transfers are kept in the order
+// of their event time.
 type Transfer struct {
-	FromAgentID string    `json:"fromAgentId"`
-	ToAgentID   string    `json:"toAgentId"`
-	Reason      string    `json:"reason"`
-	At          time.Time `json:"at"`
+	FromAgentID string          `json:"fromAgentId"`
+	ToAgentID   string          `json:"toAgentId"`
+	Reason      string          `json:"reason"`
+	Context     json.RawMessage `json:"conversationContext,omitempty"`
+	At          time.Time       `json:"at"`
+}
+
+// call is what a CallWorkflow knows: the events it applied, kept by kind. The
+// state and the database row are derived from it alone, so any order of
+// arrival gives the same result.
+type call struct {
+	id        string
+	started   *CallSignal
+	ended     *CallSignal
+	transfers []CallSignal // sorted by event time, then key
+	abandoned bool
+	revision  int64 // grows with every change
 }
 
 // CallWorkflow follows one voice call, its id the callId. It applies each call
-// event once, records it, and completes CallLinger after the call ended.
+// event once, writes the call's record after each change, declares the call
+// abandoned if no call.ended comes within CallMaxDuration, and completes
+// CallLinger after the call ended or was abandoned.
 func (w *Workflows) CallWorkflow(ctx workflow.Context, in CallInput) (CallState, error) {
-	st := &CallState{CallID: in.CallID, Transfers: []Transfer{}}
-	if err := workflow.SetQueryHandler(ctx, QueryState, func() (CallState, error) { return *st, nil }); err != nil {
-		return *st, err
+	c := &call{id: in.CallID}
+	st := c.state()
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (CallState, error) { return st, nil }); err != nil {
+		return st, err
 	}
 	seen := seenKeys{}
-	handle := func(sig CallSignal) error {
-		if !seen.add(sig.Key) {
-			st.DuplicatesIgnored++
-			workflow.GetLogger(ctx).Info("duplicate event dropped", "workflow_id", in.CallID, "event_type", sig.Type)
-			return nil
-		}
-		st.apply(sig)
+	// changed publishes a change: query state, search attributes, current
+	// details, then the record in the database.
+	changed := func(story string, d *Delivery) error {
+		c.revision++
+		next := c.state()
+		next.DuplicatesIgnored, next.RejectedEvents = st.DuplicatesIgnored, st.RejectedEvents
+		st = next
 		if err := workflow.UpsertTypedSearchAttributes(ctx,
 			temporal.CallStatus.ValueSet(st.Status),
 			temporal.AgentID.ValueSet(st.AgentID),
@@ -71,58 +89,179 @@ func (w *Workflows) CallWorkflow(ctx workflow.Context, in CallInput) (CallState,
 			return err
 		}
 		workflow.SetCurrentDetails(ctx, st.details())
-		return recordEvent(ctx, activities.SourceCalls, in.CallID, sig.Delivery, &st.RejectedEvents)
+		return saveCall(ctx, story, c.snapshot(workflow.Now(ctx), d), &st.RejectedEvents)
+	}
+	handle := func(sig CallSignal) error {
+		if !seen.add(sig.Key) {
+			st.DuplicatesIgnored++
+			workflow.GetLogger(ctx).Info("duplicate event dropped", "workflow_id", in.CallID, "event_type", sig.Type)
+			return nil
+		}
+		c.apply(sig)
+		return changed(storyOf(sig), &sig.Delivery)
+	}
+	abandon := func() error {
+		c.abandoned = true
+		return changed(fmt.Sprintf("no call.ended within %s: abandoned", w.cfg.CallMaxDuration), nil)
 	}
 	ch := workflow.GetSignalChannel(ctx, SignalCallEvent)
-	err := receiveLoop(ctx, ch, w.cfg.CallLinger, handle, func() bool { return st.Status == CallEnded })
-	return *st, err
+	err := receiveLoop(ctx, ch, loopOptions{
+		Linger:          w.cfg.CallLinger,
+		Deadline:        w.cfg.CallMaxDuration,
+		DeadlineSummary: "abandon the call if no call.ended comes",
+		OnDeadline:      abandon,
+	}, handle, func() bool { return c.ended != nil || c.abandoned })
+	return st, err
 }
 
-// apply folds one new event into the state. Events may come in any order: the
-// end is final, transfers are ordered by their time, and a late start only
-// fills in what it knows.
-func (st *CallState) apply(sig CallSignal) {
-	st.EventsApplied++
-	d := sig.Call
-	if st.Platform == "" {
-		st.Platform = d.Platform
-	}
-	if st.InstanceID == "" {
-		st.InstanceID = d.InstanceID
-	}
+// apply records one new event.
+func (c *call) apply(sig CallSignal) {
 	switch sig.Type {
 	case event.CallStarted:
-		st.StartedAt = sig.OccurredAt
-		st.startedAgent = d.AgentID
-		if st.Status == "" {
-			st.Status = CallInProgress
-		}
-	case event.CallTransferred:
-		t := Transfer{FromAgentID: d.FromAgentID, ToAgentID: d.ToAgentID, Reason: d.TransferReason, At: sig.OccurredAt}
-		i, _ := slices.BinarySearchFunc(st.Transfers, t.At, func(x Transfer, at time.Time) int {
-			if x.At.After(at) {
-				return 1
-			}
-			return -1 // equal times keep arrival order
-		})
-		st.Transfers = slices.Insert(st.Transfers, i, t)
-		if st.Status != CallEnded {
-			st.Status = CallTransferred
-		}
+		c.started = &sig
 	case event.CallEnded:
-		st.Status = CallEnded
-		st.EndedAt = sig.OccurredAt
-		st.Duration = d.Duration
-		st.Sentiment = d.Sentiment
-		st.DisconnectionReason = d.DisconnectionReason
-		if st.startedAgent == "" {
-			st.startedAgent = d.AgentID
+		c.ended = &sig
+	case event.CallTransferred:
+		i, _ := slices.BinarySearchFunc(c.transfers, sig, func(x, y CallSignal) int {
+			return cmp.Or(x.OccurredAt.Compare(y.OccurredAt), cmp.Compare(x.Key, y.Key))
+		})
+		c.transfers = slices.Insert(c.transfers, i, sig)
+	}
+}
+
+// status follows from what is known: the end is final, then abandonment,
+// then any transfer, then the start.
+func (c *call) status() string {
+	switch {
+	case c.ended != nil:
+		return CallEnded
+	case c.abandoned:
+		return CallAbandoned
+	case len(c.transfers) > 0:
+		return CallTransferred
+	case c.started != nil:
+		return CallInProgress
+	}
+	return ""
+}
+
+// first returns the first non-empty value of field over the events, in a fixed
+// order (start, end, transfers by time) rather than the order of arrival.
+func (c *call) first(field func(event.CallData) string) string {
+	for _, s := range c.events() {
+		if v := field(s.Call); v != "" {
+			return v
 		}
 	}
-	st.AgentID = st.startedAgent
-	if n := len(st.Transfers); n > 0 {
-		st.AgentID = st.Transfers[n-1].ToAgentID
+	return ""
+}
+
+func (c *call) events() []*CallSignal {
+	var out []*CallSignal
+	for _, s := range []*CallSignal{c.started, c.ended} {
+		if s != nil {
+			out = append(out, s)
+		}
 	}
+	for i := range c.transfers {
+		out = append(out, &c.transfers[i])
+	}
+	return out
+}
+
+// owner is the agent the call belongs to: who picked it up.
+func (c *call) owner() string {
+	if c.started != nil && c.started.Call.AgentID != "" {
+		return c.started.Call.AgentID
+	}
+	if c.ended != nil && c.ended.Call.AgentID != "" {
+		return c.ended.Call.AgentID
+	}
+	if len(c.transfers) > 0 {
+		return c.transfers[0].Call.FromAgentID
+	}
+	return ""
+}
+
+// holder is the agent holding the call now: the last transfer's target.
+func (c *call) holder() string {
+	if n := len(c.transfers); n > 0 {
+		return c.transfers[n-1].Call.ToAgentID
+	}
+	return c.owner()
+}
+
+func (c *call) state() CallState {
+	st := CallState{
+		CallID:     c.id,
+		Status:     c.status(),
+		AgentID:    c.holder(),
+		InstanceID: c.first(func(d event.CallData) string { return d.InstanceID }),
+		Platform:   c.first(func(d event.CallData) string { return d.Platform }),
+		Transfers:  make([]Transfer, 0, len(c.transfers)),
+	}
+	if c.started != nil {
+		st.StartedAt = c.started.OccurredAt
+	}
+	if e := c.ended; e != nil {
+		st.EndedAt = e.OccurredAt
+		st.Duration = e.Call.Duration
+		st.Sentiment = e.Call.Sentiment
+		st.DisconnectionReason = e.Call.DisconnectionReason
+	}
+	for _, t := range c.transfers {
+		st.Transfers = append(st.Transfers, Transfer{
+			FromAgentID: t.Call.FromAgentID, ToAgentID: t.Call.ToAgentID, Reason: t.Call.TransferReason,
+			Context: t.Call.ConversationContext, At: t.OccurredAt,
+		})
+	}
+	st.EventsApplied = len(c.events())
+	return st
+}
+
+// snapshot is the call's record for the database; d is the delivery that
+// caused the change, if any.
+func (c *call) snapshot(now time.Time, d *Delivery) activities.CallSnapshot {
+	st := c.state()
+	rec := activities.CallRecord{
+		CallID: c.id, AgentID: c.owner(), CurrentAgentID: st.AgentID, InstanceID: st.InstanceID,
+		Platform: st.Platform, Status: st.Status, StartedAt: st.StartedAt, EndedAt: st.EndedAt,
+		DurationSeconds: st.Duration, Sentiment: st.Sentiment, DisconnectionReason: st.DisconnectionReason,
+		Revision: c.revision, UpdatedAt: now,
+	}
+	if e := c.ended; e != nil {
+		rec.Transcript, rec.Summary = e.Call.Transcript, e.Call.Summary
+	}
+	snap := activities.CallSnapshot{Call: rec, Transfers: make([]activities.TransferRecord, 0, len(c.transfers))}
+	for i, t := range c.transfers {
+		snap.Transfers = append(snap.Transfers, activities.TransferRecord{
+			CallID: c.id, Sequence: i + 1, EventKey: t.Key, FromAgentID: t.Call.FromAgentID,
+			ToAgentID: t.Call.ToAgentID, Reason: t.Call.TransferReason,
+			Context: string(t.Call.ConversationContext), TransferredAt: t.OccurredAt,
+		})
+	}
+	if d != nil {
+		snap.Event = &activities.EventRecord{
+			Source: activities.SourceCalls, EventKey: d.Key, EventType: d.Type, WorkflowID: c.id,
+			PayloadSHA256: d.PayloadSHA256, OccurredAt: d.OccurredAt, ReceivedAt: d.ReceivedAt,
+		}
+	}
+	return snap
+}
+
+// storyOf is the activity summary of an event: one line of the call's story
+// in the Web UI, with agents and reasons but nothing personal.
+func storyOf(sig CallSignal) string {
+	d := sig.Call
+	switch sig.Type {
+	case event.CallStarted:
+		return fmt.Sprintf("call.started: agent %s on %s", d.AgentID, d.Platform)
+	case event.CallTransferred:
+		return fmt.Sprintf("call.transferred: %s → %s (%s)", d.FromAgentID, d.ToAgentID, d.TransferReason)
+	case event.CallEnded:
+		return fmt.Sprintf("call.ended: %.0fs, %s, %s", d.Duration, d.Sentiment, d.DisconnectionReason)
+	}
+	return sig.Type
 }
 
 // details is the one-line markdown the Web UI shows as current details.

@@ -9,6 +9,9 @@ import (
 // it from the environment and registers the workflows of one Config; a change
 // applies to timers started after it.
 type Config struct {
+	// CallMaxDuration is how long a call may go without call.ended before it
+	// is declared abandoned, counted from its first event.
+	CallMaxDuration time.Duration `env:"CALL_MAX_DURATION, default=4h"`
 	// CallLinger is how long a CallWorkflow stays open after the call ended,
 	// so that late redeliveries and late transfers land in the same run.
 	CallLinger time.Duration `env:"CALL_LINGER, default=25h"`
@@ -20,15 +23,24 @@ type Config struct {
 	PaymentLinger time.Duration `env:"PAYMENT_LINGER, default=25h"`
 }
 
-// DefaultConfig lingers 25 hours everywhere: longer than the senders' 24-hour
-// retry horizon, so a redelivery never finds the workflow closed too early.
+// DefaultConfig abandons a call after 4 hours without an end and lingers 25
+// hours everywhere: longer than the senders' 24-hour retry horizon, so a
+// redelivery never finds the workflow closed too early.
 func DefaultConfig() Config {
-	return Config{CallLinger: 25 * time.Hour, SubscriptionLinger: 25 * time.Hour, PaymentLinger: 25 * time.Hour}
+	return Config{
+		CallMaxDuration:    4 * time.Hour,
+		CallLinger:         25 * time.Hour,
+		SubscriptionLinger: 25 * time.Hour,
+		PaymentLinger:      25 * time.Hour,
+	}
 }
 
 // Validate reports every problem at once.
 func (c Config) Validate() error {
 	var errs []error
+	if c.CallMaxDuration <= 0 {
+		errs = append(errs, errors.New("CALL_MAX_DURATION must be positive"))
+	}
 	if c.CallLinger < 0 {
 		errs = append(errs, errors.New("CALL_LINGER must not be negative"))
 	}

@@ -52,11 +52,30 @@ func recordEvent(ctx workflow.Context, source, workflowID string, d Delivery, re
 		OccurredAt:    d.OccurredAt,
 		ReceivedAt:    d.ReceivedAt,
 	}).Get(ctx, nil)
+	return rejection(ctx, err, workflowID, d.Key, d.Type, rejected)
+}
+
+// saveCall writes a call's snapshot under the given activity summary.
+func saveCall(ctx workflow.Context, summary string, snap activities.CallSnapshot, rejected *[]Rejected) error {
+	opts := storeActivity
+	opts.Summary = summary
+	ctx = workflow.WithActivityOptions(ctx, opts)
+	err := workflow.ExecuteActivity(ctx, acts.SaveCall, snap).Get(ctx, nil)
+	key, typ := "", "abandoned"
+	if snap.Event != nil {
+		key, typ = snap.Event.EventKey, snap.Event.EventType
+	}
+	return rejection(ctx, err, snap.Call.CallID, key, typ, rejected)
+}
+
+// rejection turns a write the database rejected into an entry of rejected and
+// lets the workflow go on; any other error is returned.
+func rejection(ctx workflow.Context, err error, workflowID, key, typ string, rejected *[]Rejected) error {
 	var appErr *sdktemporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeRejected {
-		workflow.GetLogger(ctx).Error("event rejected by the database", "workflow_id", workflowID,
-			"event_key", d.Key, "error", appErr.Message())
-		*rejected = append(*rejected, Rejected{Key: d.Key, Type: d.Type, Reason: appErr.Message()})
+		workflow.GetLogger(ctx).Error("write rejected by the database", "workflow_id", workflowID,
+			"event_key", key, "error", appErr.Message())
+		*rejected = append(*rejected, Rejected{Key: key, Type: typ, Reason: appErr.Message()})
 		return nil
 	}
 	return err
@@ -75,42 +94,73 @@ func (s seenKeys) add(key string) bool {
 	return true
 }
 
-// receiveLoop feeds every signal on ch to handle until closed reports true;
-// then it keeps handling late signals for linger, drains what is buffered and
-// returns. Late redeliveries thus land in the same run, and a signal that
-// arrives as the workflow completes is handled rather than lost.
-func receiveLoop[T any](ctx workflow.Context, ch workflow.ReceiveChannel, linger time.Duration,
+// loopOptions shape a workflow's life around its signals.
+type loopOptions struct {
+	// Linger is how long the workflow keeps taking signals once closed.
+	Linger time.Duration
+	// Deadline, if positive, fires OnDeadline that long after the loop starts
+	// unless the workflow has closed by then.
+	Deadline        time.Duration
+	DeadlineSummary string
+	OnDeadline      func() error
+}
+
+// receiveLoop feeds every signal on ch to handle until closed reports true
+// (or the deadline passes and OnDeadline closes it); then it keeps handling
+// late signals for the linger window, drains what is buffered and returns.
+// Late redeliveries thus land in the same run, and a signal that arrives as
+// the workflow completes is handled rather than lost.
+func receiveLoop[T any](ctx workflow.Context, ch workflow.ReceiveChannel, opts loopOptions,
 	handle func(T) error, closed func() bool,
 ) error {
-	for !closed() {
-		var sig T
-		ch.Receive(ctx, &sig)
-		if err := handle(sig); err != nil {
-			return err
-		}
+	var deadline workflow.Future
+	deadlineCtx, cancelDeadline := workflow.WithCancel(ctx)
+	if opts.Deadline > 0 {
+		deadline = workflow.NewTimerWithOptions(deadlineCtx, opts.Deadline, workflow.TimerOptions{Summary: opts.DeadlineSummary})
 	}
-	if linger > 0 {
-		timerCtx, cancel := workflow.WithCancel(ctx)
-		defer cancel()
-		timer := workflow.NewTimerWithOptions(timerCtx, linger, workflow.TimerOptions{
-			Summary: "linger for late redeliveries",
-		})
-		lingering := true
-		var handleErr error
-		sel := workflow.NewSelector(ctx)
-		sel.AddFuture(timer, func(workflow.Future) { lingering = false })
+	receive := func(sel workflow.Selector, err *error) {
 		sel.AddReceive(ch, func(c workflow.ReceiveChannel, _ bool) {
 			var sig T
 			c.Receive(ctx, &sig)
-			handleErr = handle(sig)
+			*err = handle(sig)
 		})
-		for lingering && handleErr == nil {
-			sel.Select(ctx)
+	}
+
+	for !closed() {
+		var err error
+		sel := workflow.NewSelector(ctx)
+		receive(sel, &err)
+		if deadline != nil {
+			sel.AddFuture(deadline, func(workflow.Future) {
+				deadline = nil
+				err = opts.OnDeadline()
+			})
 		}
-		if handleErr != nil {
-			return handleErr
+		sel.Select(ctx)
+		if err != nil {
+			cancelDeadline()
+			return err
 		}
 	}
+	cancelDeadline() // closed before the deadline: its timer is no longer needed
+
+	if opts.Linger > 0 {
+		lingering := true
+		timer := workflow.NewTimerWithOptions(ctx, opts.Linger, workflow.TimerOptions{
+			Summary: "linger for late redeliveries",
+		})
+		var err error
+		sel := workflow.NewSelector(ctx)
+		sel.AddFuture(timer, func(workflow.Future) { lingering = false })
+		receive(sel, &err)
+		for lingering && err == nil {
+			sel.Select(ctx)
+		}
+		if err != nil {
+			return err
+		}
+	}
+
 	for {
 		var sig T
 		if !ch.ReceiveAsync(&sig) {

@@ -42,6 +42,6 @@ func (w *Workflows) PaymentWorkflow(ctx workflow.Context, in PaymentInput) (Paym
 		return recordEvent(ctx, activities.SourceRazorpay, in.PaymentID, sig.Delivery, &st.RejectedEvents)
 	}
 	ch := workflow.GetSignalChannel(ctx, SignalRazorpayEvent)
-	err := receiveLoop(ctx, ch, w.cfg.PaymentLinger, handle, func() bool { return st.EventsApplied > 0 })
+	err := receiveLoop(ctx, ch, loopOptions{Linger: w.cfg.PaymentLinger}, handle, func() bool { return st.EventsApplied > 0 })
 	return *st, err
 }

@@ -68,7 +68,7 @@ func (w *Workflows) SubscriptionWorkflow(ctx workflow.Context, in SubscriptionIn
 		return recordEvent(ctx, activities.SourceRazorpay, in.SubscriptionID, sig.Delivery, &st.RejectedEvents)
 	}
 	ch := workflow.GetSignalChannel(ctx, SignalRazorpayEvent)
-	err := receiveLoop(ctx, ch, w.cfg.SubscriptionLinger, handle, st.terminal)
+	err := receiveLoop(ctx, ch, loopOptions{Linger: w.cfg.SubscriptionLinger}, handle, st.terminal)
 	return *st, err
 }
 

@@ -2,7 +2,10 @@ package workflows_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -18,39 +21,79 @@ import (
 	"github.com/zentrix/webhooks/workflows"
 )
 
-// env is a test workflow environment whose RecordEvent activity is mocked and
-// remembers what it was asked to write.
+// env is a test workflow environment whose activities are mocked: it
+// remembers every event row and call snapshot it was asked to write, and
+// fail, if set, decides an activity's error first.
 type env struct {
 	*testsuite.TestWorkflowEnvironment
-	mu       sync.Mutex
-	recorded []activities.EventRecord
+	mu        sync.Mutex
+	recorded  []activities.EventRecord
+	snapshots []activities.CallSnapshot
+	attempts  map[string]int // per activity summary key: how often it ran
+	fail      func(activity string, ev *activities.EventRecord, attempt int) error
 }
 
-// newEnv returns an environment whose RecordEvent records what it is asked
-// to write; fail, if given, decides the activity's error first.
-func newEnv(t *testing.T, fail ...func(context.Context, activities.EventRecord) error) *env {
+func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{TestWorkflowEnvironment: newSuite().NewTestWorkflowEnvironment()}
+	e := &env{TestWorkflowEnvironment: newSuite().NewTestWorkflowEnvironment(), attempts: map[string]int{}}
+	e.SetStartTime(t0) // workflow.Now, and so every record's UpdatedAt, is the same in every run
 	e.RegisterActivity(&activities.Activities{})
 	e.OnActivity("RecordEvent", mock.Anything, mock.Anything).Return(
-		func(ctx context.Context, rec activities.EventRecord) error {
-			for _, f := range fail {
-				if err := f(ctx, rec); err != nil {
-					return err
-				}
-			}
-			e.mu.Lock()
-			defer e.mu.Unlock()
-			e.recorded = append(e.recorded, rec)
-			return nil
+		func(_ context.Context, rec activities.EventRecord) error {
+			return e.write("RecordEvent", &rec, nil)
+		}).Maybe()
+	e.OnActivity("SaveCall", mock.Anything, mock.Anything).Return(
+		func(_ context.Context, snap activities.CallSnapshot) error {
+			return e.write("SaveCall", snap.Event, &snap)
 		}).Maybe()
 	return e
+}
+
+func (e *env) write(activity string, ev *activities.EventRecord, snap *activities.CallSnapshot) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	key := activity
+	if ev != nil {
+		key += " " + ev.EventKey
+	}
+	e.attempts[key]++
+	if e.fail != nil {
+		if err := e.fail(activity, ev, e.attempts[key]); err != nil {
+			return err
+		}
+	}
+	if ev != nil {
+		e.recorded = append(e.recorded, *ev)
+	}
+	if snap != nil {
+		e.snapshots = append(e.snapshots, *snap)
+	}
+	return nil
 }
 
 func (e *env) records() []activities.EventRecord {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return append([]activities.EventRecord(nil), e.recorded...)
+}
+
+func (e *env) lastSnapshot(t *testing.T) activities.CallSnapshot {
+	t.Helper()
+	e.mu.Lock()
+	n := len(e.snapshots)
+	e.mu.Unlock()
+	return e.snapshot(t, n-1)
+}
+
+// snapshot returns the i-th call snapshot written.
+func (e *env) snapshot(t *testing.T, i int) activities.CallSnapshot {
+	t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if i < 0 || i >= len(e.snapshots) {
+		t.Fatalf("no call snapshot #%d (%d written)", i, len(e.snapshots))
+	}
+	return e.snapshots[i]
 }
 
 func newSuite() *testsuite.WorkflowTestSuite {
@@ -176,12 +219,14 @@ func TestCallOutOfOrder(t *testing.T) {
 }
 
 func TestRejectedWriteIsKeptAndLaterEventsStillLand(t *testing.T) {
-	e := newEnv(t, func(_ context.Context, rec activities.EventRecord) error {
-		if rec.EventType == "call.started" {
-			return sdktemporal.NewNonRetryableApplicationError("record event: rejected by the database", activities.ErrTypeRejected, nil)
+	e := newEnv(t)
+	e.fail = func(_ string, ev *activities.EventRecord, _ int) error {
+		if ev != nil && ev.EventType == "call.started" {
+			return sdktemporal.NewNonRetryableApplicationError("save call call_1: rejected by the database: transcript contains a NUL byte",
+				activities.ErrTypeRejected, nil)
 		}
 		return nil
-	})
+	}
 	e.at(time.Second, func() { e.SignalWorkflow(workflows.SignalCallEvent, started()) })
 	e.at(2*time.Second, func() { e.SignalWorkflow(workflows.SignalCallEvent, ended()) })
 	e.ExecuteWorkflow(wf.CallWorkflow, workflows.CallInput{CallID: "call_1"})
@@ -196,8 +241,38 @@ func TestRejectedWriteIsKeptAndLaterEventsStillLand(t *testing.T) {
 	if recs := e.records(); len(recs) != 1 || recs[0].EventType != "call.ended" {
 		t.Errorf("the event after the rejected one was not recorded: %+v", recs)
 	}
+	// The later snapshot still carries what the rejected event brought.
+	if snap := e.lastSnapshot(t); snap.Call.Status != workflows.CallEnded || snap.Call.StartedAt.IsZero() {
+		t.Errorf("last snapshot = %+v", snap.Call)
+	}
 	if final.Status != workflows.CallEnded || final.EventsApplied != 2 {
 		t.Errorf("final state = %+v", final)
+	}
+}
+
+func TestFailingWritesAreRetriedUntilTheyLand(t *testing.T) {
+	e := newEnv(t)
+	e.fail = func(activity string, ev *activities.EventRecord, attempt int) error {
+		if attempt <= 3 {
+			return errors.New("database is down")
+		}
+		return nil
+	}
+	e.at(time.Second, func() { e.SignalWorkflow(workflows.SignalCallEvent, started()) })
+	e.at(2*time.Second, func() { e.SignalWorkflow(workflows.SignalCallEvent, ended()) })
+	e.ExecuteWorkflow(wf.CallWorkflow, workflows.CallInput{CallID: "call_1"})
+	var final workflows.CallState
+	if err := e.GetWorkflowResult(&final); err != nil {
+		t.Fatalf("workflow failed while the database was down: %v", err)
+	}
+	if final.Status != workflows.CallEnded || len(final.RejectedEvents) != 0 {
+		t.Errorf("final state = %+v", final)
+	}
+	if got := e.attempts["SaveCall call_1/call.started"]; got != 4 {
+		t.Errorf("call.started written in %d attempts, want 4 (3 failures, then success)", got)
+	}
+	if n := len(e.records()); n != 2 {
+		t.Errorf("%d events recorded, want 2", n)
 	}
 }
 
@@ -284,5 +359,144 @@ func TestSignalAtTheEndOfTheLingerIsApplied(t *testing.T) {
 	}
 	if len(final.Transfers) != 1 || final.EventsApplied != 2 || len(e.records()) != 2 {
 		t.Errorf("the last-moment transfer was lost: %+v", final)
+	}
+}
+
+// permutations returns every order of xs.
+func permutations[T any](xs []T) [][]T {
+	if len(xs) <= 1 {
+		return [][]T{append([]T(nil), xs...)}
+	}
+	var out [][]T
+	for i := range xs {
+		rest := append(append([]T(nil), xs[:i]...), xs[i+1:]...)
+		for _, p := range permutations(rest) {
+			out = append(out, append([]T{xs[i]}, p...))
+		}
+	}
+	return out
+}
+
+// Whatever the order of a call's four events, each delivered twice, the
+// final state, the final record written and the set of event rows are those
+// of the ordered sequence.
+func TestCallEventsInEveryOrder(t *testing.T) {
+	events := []workflows.CallSignal{
+		started(),
+		transferred(time.Minute, "agent_a", "human_1"),
+		transferred(2*time.Minute, "human_1", "human_2"),
+		ended(),
+	}
+	type outcome struct {
+		State  workflows.CallState
+		Record activities.CallSnapshot
+		Keys   []string
+	}
+	run := func(order []workflows.CallSignal) outcome {
+		e := newEnv(t)
+		for i, sig := range order {
+			e.at(time.Duration(2*i+1)*time.Second, func() { e.SignalWorkflow(workflows.SignalCallEvent, sig) })
+			e.at(time.Duration(2*i+2)*time.Second, func() { e.SignalWorkflow(workflows.SignalCallEvent, sig) })
+		}
+		e.ExecuteWorkflow(wf.CallWorkflow, workflows.CallInput{CallID: "call_1"})
+		var o outcome
+		if err := e.GetWorkflowResult(&o.State); err != nil {
+			t.Fatal(err)
+		}
+		o.Record = e.lastSnapshot(t)
+		o.Record.Event = nil // the event that came last differs by order
+		for _, r := range e.records() {
+			o.Keys = append(o.Keys, r.EventKey)
+		}
+		slices.Sort(o.Keys)
+		return o
+	}
+	want := run(events)
+	if want.State.Status != workflows.CallEnded || want.State.AgentID != "human_2" || len(want.State.Transfers) != 2 ||
+		want.State.EventsApplied != 4 || want.State.DuplicatesIgnored != 4 || len(want.Keys) != 4 ||
+		want.Record.Call.Revision != 4 || want.Record.Call.Transcript != "Agent: hello" || len(want.Record.Transfers) != 2 {
+		t.Fatalf("ordered run: %+v", want)
+	}
+	wantJSON, _ := json.Marshal(want)
+	for _, order := range permutations(events)[1:] {
+		got := run(order)
+		if gotJSON, _ := json.Marshal(got); string(gotJSON) != string(wantJSON) {
+			var names []string
+			for _, s := range order {
+				names = append(names, s.Key)
+			}
+			t.Errorf("order %v:\n got %s\nwant %s", names, gotJSON, wantJSON)
+		}
+	}
+}
+
+func TestSilentCallIsAbandonedThenCompletes(t *testing.T) {
+	e := newEnv(t)
+	cfg := workflows.DefaultConfig()
+	var before, after workflows.CallState
+	e.at(time.Second, func() { e.SignalWorkflow(workflows.SignalCallEvent, started()) })
+	e.at(cfg.CallMaxDuration-time.Minute, func() { e.query(t, &before) })
+	e.at(cfg.CallMaxDuration+time.Minute, func() { e.query(t, &after) })
+	e.ExecuteWorkflow(wf.CallWorkflow, workflows.CallInput{CallID: "call_1"})
+	if !e.IsWorkflowCompleted() || e.GetWorkflowError() != nil {
+		t.Fatalf("completed %v, error %v", e.IsWorkflowCompleted(), e.GetWorkflowError())
+	}
+	if before.Status != workflows.CallInProgress || after.Status != workflows.CallAbandoned {
+		t.Errorf("status %q before the maximum duration, %q after", before.Status, after.Status)
+	}
+	snap := e.lastSnapshot(t)
+	if snap.Call.Status != workflows.CallAbandoned || snap.Event != nil || snap.Call.Revision != 2 {
+		t.Errorf("abandoned record = %+v (event %v)", snap.Call, snap.Event)
+	}
+}
+
+func TestEndAfterAbandonmentIsStillApplied(t *testing.T) {
+	e := newEnv(t)
+	e.at(time.Second, func() { e.SignalWorkflow(workflows.SignalCallEvent, started()) })
+	e.at(10*time.Hour, func() { e.SignalWorkflow(workflows.SignalCallEvent, ended()) })
+	e.ExecuteWorkflow(wf.CallWorkflow, workflows.CallInput{CallID: "call_1"})
+	var final workflows.CallState
+	if err := e.GetWorkflowResult(&final); err != nil {
+		t.Fatal(err)
+	}
+	if final.Status != workflows.CallEnded || final.Duration != 300 || final.EventsApplied != 2 {
+		t.Errorf("final state = %+v", final)
+	}
+	if snap := e.lastSnapshot(t); snap.Call.Status != workflows.CallEnded || snap.Call.Revision != 3 {
+		t.Errorf("last record = %+v", snap.Call)
+	}
+}
+
+func TestEveryTransition(t *testing.T) {
+	cases := []struct {
+		name   string
+		events []workflows.CallSignal
+		status string
+		agent  string
+	}{
+		{"started", []workflows.CallSignal{started()}, workflows.CallInProgress, "agent_a"},
+		{"transferred", []workflows.CallSignal{started(), transferred(time.Minute, "agent_a", "human_1")}, workflows.CallTransferred, "human_1"},
+		{"transfer before start", []workflows.CallSignal{transferred(time.Minute, "agent_a", "human_1")}, workflows.CallTransferred, "human_1"},
+		{"ended", []workflows.CallSignal{started(), ended()}, workflows.CallEnded, "agent_a"},
+		{"ended alone", []workflows.CallSignal{ended()}, workflows.CallEnded, "agent_a"},
+		{"start after end does not reopen", []workflows.CallSignal{ended(), started()}, workflows.CallEnded, "agent_a"},
+		{"transfer after end", []workflows.CallSignal{started(), ended(), transferred(time.Minute, "agent_a", "human_1")}, workflows.CallEnded, "human_1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			var st workflows.CallState
+			for i, sig := range tc.events {
+				e.at(time.Duration(i+1)*time.Second, func() { e.SignalWorkflow(workflows.SignalCallEvent, sig) })
+			}
+			e.at(time.Duration(len(tc.events)+1)*time.Second, func() { e.query(t, &st) })
+			e.ExecuteWorkflow(wf.CallWorkflow, workflows.CallInput{CallID: "call_1"})
+			if st.Status != tc.status || st.AgentID != tc.agent || st.EventsApplied != len(tc.events) {
+				t.Errorf("state = %+v, want status %s, agent %s", st, tc.status, tc.agent)
+			}
+			if snap := e.snapshot(t, len(tc.events)-1); snap.Call.Status != tc.status || snap.Call.CurrentAgentID != tc.agent {
+				t.Errorf("record = %+v", snap.Call)
+			}
+		})
 	}
 }
