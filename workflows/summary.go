@@ -1,14 +1,15 @@
 package workflows
 
-import "github.com/zentrix/webhooks/event"
+import (
+	"cmp"
+
+	"github.com/zentrix/webhooks/event"
+)
 
 // CallSummary is the static summary shown in the Web UI for a call's
 // workflow: the call and its agent, nothing personal.
 func CallSummary(d event.CallData) string {
-	agent := d.AgentID
-	if agent == "" {
-		agent = d.ToAgentID
-	}
+	agent := cmp.Or(d.AgentID, d.FromAgentID, d.ToAgentID)
 	if agent == "" {
 		return "Call " + d.CallID
 	}
