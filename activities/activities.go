@@ -21,7 +21,9 @@ const ErrTypeRejected = "StoreRejected"
 // Activities carries the dependencies of the side effects. Register one value
 // with the worker; workflows call its methods through a nil *Activities.
 type Activities struct {
-	Store Store
+	Store    Store
+	Razorpay Invoices // optional: without it failed payments resolve from the store only
+	Notifier Notifier
 }
 
 // RecordEvent writes the webhook_events row of an accepted event. Running it

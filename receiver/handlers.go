@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
@@ -118,22 +117,14 @@ type handOff struct {
 }
 
 // handOff signals the workflow, starting it if it is not running, and answers
-// only after Temporal has the signal in history.
-//
-// The id reuse policy ALLOW_DUPLICATE_FAILED_ONLY refuses a new run once a run
-// under the id has completed, so a late redelivery cannot start a fresh
-// workflow that replays the event: Temporal answers "already started" and the
-// sender gets 200 duplicate. After a failed or terminated run a new one may
-// start, which is how an operator repairs a workflow.
+// only after Temporal has the signal in history. A workflow that has already
+// completed refuses (see workflows.StartOptions): the event is a late
+// redelivery and the sender gets 200 duplicate.
 func (h *handler) handOff(c *fiber.Ctx, o handOff) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), h.cfg.HandoffTimeout)
 	defer cancel()
-	_, err := h.temporal.SignalWithStartWorkflow(ctx, o.workflowID, o.signal, o.arg, client.StartWorkflowOptions{
-		ID:                    o.workflowID,
-		TaskQueue:             h.cfg.TaskQueue,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-		StaticSummary:         o.summary,
-	}, o.workflowType, o.input)
+	_, err := h.temporal.SignalWithStartWorkflow(ctx, o.workflowID, o.signal, o.arg,
+		workflows.StartOptions(o.workflowID, h.cfg.TaskQueue, o.summary), o.workflowType, o.input)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	var refused *serviceerror.InvalidArgument
 	switch {

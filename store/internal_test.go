@@ -35,7 +35,9 @@ func TestRebindDollar(t *testing.T) {
 	for _, c := range []struct {
 		q    string
 		last int
-	}{{upsertCallSQL, 15}, {insertTransferSQL, 8}, {deleteTransfersSQL, 1}, {selectCallSQL, 1}, {selectTransfersSQL, 1}} {
+	}{{upsertCallSQL, 15}, {insertTransferSQL, 8}, {deleteTransfersSQL, 1}, {selectCallSQL, 1}, {selectTransfersSQL, 1},
+		{upsertSubscriptionSQL, 13}, {upsertPaymentSQL, 12}, {selectSubscriptionSQL, 1}, {selectPaymentSQL, 1},
+		{selectPaymentsSQL, 1}, {findByInvoiceSQL, 1}, {findByTokenSQL, 1}, {findByCustomerSQL, 2}} {
 		q := pg.rebind(c.q)
 		if strings.Contains(q, "?") || !strings.Contains(q, fmt.Sprintf("$%d", c.last)) || strings.Contains(q, fmt.Sprintf("$%d", c.last+1)) {
 			t.Errorf("postgres rebind, want $1..$%d: %s", c.last, q)

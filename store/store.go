@@ -30,7 +30,8 @@ import (
 	"github.com/zentrix/webhooks/activities"
 )
 
-// ErrNotFound is returned (wrapped) by Event and Call when no row matches.
+// ErrNotFound is returned (wrapped) by Event, Call, Subscription and Payment
+// when no row matches.
 var ErrNotFound = errors.New("not found")
 
 var _ activities.Store = (*Store)(nil)

@@ -133,11 +133,14 @@ var (
 	PlanID             = sdktemporal.NewSearchAttributeKeyKeyword("PlanId")
 	CustomerID         = sdktemporal.NewSearchAttributeKeyKeyword("CustomerId")
 	AccessState        = sdktemporal.NewSearchAttributeKeyKeyword("AccessState")
+	// PaymentResolution tells, on a PaymentWorkflow, whether the failed
+	// payment's subscription was found (see workflows.Resolution*).
+	PaymentResolution = sdktemporal.NewSearchAttributeKeyKeyword("PaymentResolution")
 )
 
 // SearchAttributes lists every custom search attribute, for registration.
 var SearchAttributes = []sdktemporal.SearchAttributeKey{
-	CallStatus, AgentID, Platform, SubscriptionStatus, PlanID, CustomerID, AccessState,
+	CallStatus, AgentID, Platform, SubscriptionStatus, PlanID, CustomerID, AccessState, PaymentResolution,
 }
 
 // DevServerFlags are the dev server's --search-attribute flags registering

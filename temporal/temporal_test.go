@@ -10,7 +10,7 @@ import (
 
 func TestDevServerFlagsRegisterEveryAttributeAsKeyword(t *testing.T) {
 	flags := temporal.DevServerFlags()
-	want := []string{"CallStatus", "AgentId", "Platform", "SubscriptionStatus", "PlanId", "CustomerId", "AccessState"}
+	want := []string{"CallStatus", "AgentId", "Platform", "SubscriptionStatus", "PlanId", "CustomerId", "AccessState", "PaymentResolution"}
 	if len(flags) != 2*len(want) {
 		t.Fatalf("flags = %v", flags)
 	}

@@ -28,8 +28,12 @@ func Register(r sdkworker.Registry, wf *workflows.Workflows, acts *activities.Ac
 	r.RegisterActivity(acts)
 }
 
-// New returns a worker for taskQueue with everything registered.
+// New returns a worker for taskQueue with everything registered. Activities
+// that hand work to other workflows use c unless acts has a Notifier.
 func New(c client.Client, taskQueue string, wf *workflows.Workflows, acts *activities.Activities) sdkworker.Worker {
+	if acts.Notifier == nil {
+		acts.Notifier = Notifier{Client: c, TaskQueue: taskQueue}
+	}
 	w := sdkworker.New(c, taskQueue, sdkworker.Options{WorkerStopTimeout: stopTimeout})
 	Register(w, wf, acts)
 	return w

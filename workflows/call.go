@@ -241,10 +241,7 @@ func (c *call) snapshot(now time.Time, d *Delivery) activities.CallSnapshot {
 		})
 	}
 	if d != nil {
-		snap.Event = &activities.EventRecord{
-			Source: activities.SourceCalls, EventKey: d.Key, EventType: d.Type, WorkflowID: c.id,
-			PayloadSHA256: d.PayloadSHA256, OccurredAt: d.OccurredAt, ReceivedAt: d.ReceivedAt,
-		}
+		snap.Event = eventRecord(activities.SourceCalls, c.id, *d)
 	}
 	return snap
 }

@@ -15,6 +15,11 @@ type Config struct {
 	// CallLinger is how long a CallWorkflow stays open after the call ended,
 	// so that late redeliveries and late transfers land in the same run.
 	CallLinger time.Duration `env:"CALL_LINGER, default=25h"`
+	// GracePeriod is how long a subscription keeps access beyond Razorpay's
+	// own retries of a failed charge: access is suspended GracePeriod after
+	// subscription.halted (retries exhausted), and at the latest
+	// RazorpayRetryWindow + GracePeriod after the first failure.
+	GracePeriod time.Duration `env:"SUBSCRIPTION_GRACE_PERIOD, default=72h"`
 	// SubscriptionLinger is how long a SubscriptionWorkflow stays open after
 	// a terminal status.
 	SubscriptionLinger time.Duration `env:"SUBSCRIPTION_LINGER, default=25h"`
@@ -23,6 +28,10 @@ type Config struct {
 	PaymentLinger time.Duration `env:"PAYMENT_LINGER, default=25h"`
 }
 
+// RazorpayRetryWindow is how long Razorpay keeps retrying a failed charge
+// (three daily retries) before it halts the subscription.
+const RazorpayRetryWindow = 72 * time.Hour
+
 // DefaultConfig abandons a call after 4 hours without an end and lingers 25
 // hours everywhere: longer than the senders' 24-hour retry horizon, so a
 // redelivery never finds the workflow closed too early.
@@ -30,6 +39,7 @@ func DefaultConfig() Config {
 	return Config{
 		CallMaxDuration:    4 * time.Hour,
 		CallLinger:         25 * time.Hour,
+		GracePeriod:        72 * time.Hour,
 		SubscriptionLinger: 25 * time.Hour,
 		PaymentLinger:      25 * time.Hour,
 	}
@@ -43,6 +53,9 @@ func (c Config) Validate() error {
 	}
 	if c.CallLinger < 0 {
 		errs = append(errs, errors.New("CALL_LINGER must not be negative"))
+	}
+	if c.GracePeriod <= 0 {
+		errs = append(errs, errors.New("SUBSCRIPTION_GRACE_PERIOD must be positive"))
 	}
 	if c.SubscriptionLinger < 0 {
 		errs = append(errs, errors.New("SUBSCRIPTION_LINGER must not be negative"))

@@ -43,7 +43,13 @@ func recordEvent(ctx workflow.Context, source, workflowID string, d Delivery, re
 	opts := storeActivity
 	opts.Summary = "record " + d.Type
 	ctx = workflow.WithActivityOptions(ctx, opts)
-	err := workflow.ExecuteActivity(ctx, acts.RecordEvent, activities.EventRecord{
+	err := workflow.ExecuteActivity(ctx, acts.RecordEvent, *eventRecord(source, workflowID, d)).Get(ctx, nil)
+	return rejection(ctx, err, workflowID, d.Key, d.Type, rejected)
+}
+
+// eventRecord is the webhook_events row of a delivery.
+func eventRecord(source, workflowID string, d Delivery) *activities.EventRecord {
+	return &activities.EventRecord{
 		Source:        source,
 		EventKey:      d.Key,
 		EventType:     d.Type,
@@ -51,8 +57,7 @@ func recordEvent(ctx workflow.Context, source, workflowID string, d Delivery, re
 		PayloadSHA256: d.PayloadSHA256,
 		OccurredAt:    d.OccurredAt,
 		ReceivedAt:    d.ReceivedAt,
-	}).Get(ctx, nil)
-	return rejection(ctx, err, workflowID, d.Key, d.Type, rejected)
+	}
 }
 
 // saveCall writes a call's snapshot under the given activity summary.

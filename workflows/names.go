@@ -8,6 +8,9 @@ package workflows
 import (
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
 	"github.com/zentrix/webhooks/event"
 )
 
@@ -84,12 +87,29 @@ type CallInput struct {
 	CallID string `json:"callId"`
 }
 
-// SubscriptionInput starts a SubscriptionWorkflow.
+// SubscriptionInput starts a SubscriptionWorkflow. Carry is nil on a fresh
+// start and holds the state handed over by continue-as-new.
 type SubscriptionInput struct {
-	SubscriptionID string `json:"subscriptionId"`
+	SubscriptionID string             `json:"subscriptionId"`
+	Carry          *SubscriptionCarry `json:"carry,omitempty"`
 }
 
 // PaymentInput starts a PaymentWorkflow.
 type PaymentInput struct {
 	PaymentID string `json:"paymentId"`
+}
+
+// StartOptions are the options of every SignalWithStart into a workflow id.
+// The reuse policy ALLOW_DUPLICATE_FAILED_ONLY refuses a new run once a run
+// under the id has completed, so a late event cannot start a fresh workflow
+// that replays it (the caller gets *serviceerror.WorkflowExecutionAlreadyStarted);
+// after a failed or terminated run a new one may start, which is how an
+// operator repairs a workflow.
+func StartOptions(workflowID, taskQueue, summary string) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                    workflowID,
+		TaskQueue:             taskQueue,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		StaticSummary:         summary,
+	}
 }

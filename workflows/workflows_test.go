@@ -29,8 +29,14 @@ type env struct {
 	mu        sync.Mutex
 	recorded  []activities.EventRecord
 	snapshots []activities.CallSnapshot
-	attempts  map[string]int // per activity summary key: how often it ran
+	subs      []activities.SubscriptionSnapshot
+	payments  []activities.PaymentRecord
+	notified  []activities.NotifyInput
+	attempts  map[string]int // per activity and event key: how often it ran
 	fail      func(activity string, ev *activities.EventRecord, attempt int) error
+	// find and lookup answer FindSubscription and LookupInvoice.
+	find   func(activities.PaymentHints) string
+	lookup func(invoiceID string) (activities.InvoiceLookup, error)
 }
 
 func newEnv(t *testing.T) *env {
@@ -45,6 +51,50 @@ func newEnv(t *testing.T) *env {
 	e.OnActivity("SaveCall", mock.Anything, mock.Anything).Return(
 		func(_ context.Context, snap activities.CallSnapshot) error {
 			return e.write("SaveCall", snap.Event, &snap)
+		}).Maybe()
+	e.OnActivity("SaveSubscription", mock.Anything, mock.Anything).Return(
+		func(_ context.Context, snap activities.SubscriptionSnapshot) error {
+			if err := e.write("SaveSubscription", snap.Event, nil); err != nil {
+				return err
+			}
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			e.subs = append(e.subs, snap)
+			if snap.Payment != nil {
+				e.payments = append(e.payments, *snap.Payment)
+			}
+			return nil
+		}).Maybe()
+	e.OnActivity("SavePayment", mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.SavePaymentInput) error {
+			if err := e.write("SavePayment", in.Event, nil); err != nil {
+				return err
+			}
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			e.payments = append(e.payments, in.Payment)
+			return nil
+		}).Maybe()
+	e.OnActivity("FindSubscription", mock.Anything, mock.Anything).Return(
+		func(_ context.Context, h activities.PaymentHints) (string, error) {
+			if e.find == nil {
+				return "", nil
+			}
+			return e.find(h), nil
+		}).Maybe()
+	e.OnActivity("LookupInvoice", mock.Anything, mock.Anything).Return(
+		func(_ context.Context, id string) (activities.InvoiceLookup, error) {
+			if e.lookup == nil {
+				return activities.InvoiceLookup{}, nil
+			}
+			return e.lookup(id)
+		}).Maybe()
+	e.OnActivity("NotifySubscription", mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.NotifyInput) error {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			e.notified = append(e.notified, in)
+			return nil
 		}).Maybe()
 	return e
 }
@@ -334,7 +384,7 @@ func TestPaymentWorkflowRecordsTheFailureAndCompletes(t *testing.T) {
 		t.Fatal(err)
 	}
 	if final.PaymentID != "pay_9" || final.Status != "failed" || final.Reason != "insufficient_funds" || final.EventsApplied != 1 ||
-		final.DuplicatesIgnored != 1 {
+		final.DuplicatesIgnored != 1 || final.Resolution != workflows.ResolutionOneOff {
 		t.Errorf("final state = %+v", final)
 	}
 	recs := e.records()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/zentrix/webhooks/activities"
 	"github.com/zentrix/webhooks/internal/service"
+	"github.com/zentrix/webhooks/razorpay"
 	"github.com/zentrix/webhooks/store"
 	"github.com/zentrix/webhooks/temporal"
 	"github.com/zentrix/webhooks/worker"
@@ -28,10 +29,22 @@ type config struct {
 	Temporal    temporal.Config
 	Workflows   workflows.Config
 	DatabaseURL temporal.Secret `env:"DATABASE_URL, default=sqlite:.data/zentrix.db"`
+	Razorpay    razorpayConfig
+}
+
+// razorpayConfig is optional: with it, a failed payment the store cannot place
+// is looked up through Razorpay's invoices API.
+type razorpayConfig struct {
+	KeyID     string          `env:"RAZORPAY_KEY_ID"`
+	KeySecret temporal.Secret `env:"RAZORPAY_KEY_SECRET"`
+	APIURL    string          `env:"RAZORPAY_API_URL, default=https://api.razorpay.com"`
 }
 
 func (c *config) Validate() error {
 	errs := []error{c.Temporal.Validate(), c.Workflows.Validate()}
+	if (c.Razorpay.KeyID == "") != (c.Razorpay.KeySecret == "") {
+		errs = append(errs, errors.New("RAZORPAY_KEY_ID and RAZORPAY_KEY_SECRET must be set together"))
+	}
 	if c.DatabaseURL == "" {
 		errs = append(errs, errors.New("DATABASE_URL is empty"))
 	}
@@ -64,9 +77,15 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer c.Close()
+	acts := &activities.Activities{
+		Store: db,
+		Razorpay: &razorpay.Client{
+			BaseURL: cfg.Razorpay.APIURL, KeyID: cfg.Razorpay.KeyID, KeySecret: string(cfg.Razorpay.KeySecret),
+		},
+	}
 	logger.Info("worker polling", "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace,
-		"task_queue", cfg.Temporal.TaskQueue)
-	err = worker.Run(ctx, c, cfg.Temporal.TaskQueue, workflows.New(cfg.Workflows), &activities.Activities{Store: db})
+		"task_queue", cfg.Temporal.TaskQueue, "razorpay_api", acts.Razorpay.Configured())
+	err = worker.Run(ctx, c, cfg.Temporal.TaskQueue, workflows.New(cfg.Workflows), acts)
 	logger.Info("worker stopped")
 	return err
 }

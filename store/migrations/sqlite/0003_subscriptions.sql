@@ -1,0 +1,78 @@
+-- subscriptions: one row per Razorpay subscription, the latest snapshot of the
+-- subscription's workflow state. A write carrying a lower revision than the
+-- stored row is stale and leaves the row as it is.
+-- status is Razorpay's status, kept as sent (Razorpay may add statuses);
+-- access is what the subscription grants, '' while not decided.
+-- Times are TEXT in RFC 3339 UTC with six fractional digits, as in 0001.
+-- current_start, current_end and grace_until are NULL while not known (a zero
+-- time in the Go record).
+CREATE TABLE subscriptions (
+    subscription_id         TEXT    NOT NULL,
+    plan_id                 TEXT    NOT NULL DEFAULT '',
+    customer_id             TEXT    NOT NULL DEFAULT '',
+    status                  TEXT    NOT NULL,
+    access                  TEXT    NOT NULL DEFAULT '',
+    current_start           TEXT,
+    current_end             TEXT,
+    paid_count              INTEGER NOT NULL DEFAULT 0,
+    grace_until             TEXT,
+    last_failure_payment_id TEXT    NOT NULL DEFAULT '',
+    last_failure_reason     TEXT    NOT NULL DEFAULT '',
+    revision                INTEGER NOT NULL,
+    updated_at              TEXT    NOT NULL,
+    CONSTRAINT subscriptions_pkey PRIMARY KEY (subscription_id),
+    CONSTRAINT subscriptions_subscription_id_check CHECK (subscription_id <> ''),
+    CONSTRAINT subscriptions_status_check CHECK (status <> ''),
+    CONSTRAINT subscriptions_access_check
+        CHECK (access IN ('', 'granted', 'grace', 'suspended', 'revoked')),
+    CONSTRAINT subscriptions_paid_count_check CHECK (paid_count >= 0),
+    CONSTRAINT subscriptions_revision_check CHECK (revision >= 1),
+    CONSTRAINT subscriptions_current_start_check CHECK (current_start IS NULL OR current_start GLOB
+        '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]Z'),
+    CONSTRAINT subscriptions_current_end_check CHECK (current_end IS NULL OR current_end GLOB
+        '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]Z'),
+    CONSTRAINT subscriptions_grace_until_check CHECK (grace_until IS NULL OR grace_until GLOB
+        '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]Z'),
+    CONSTRAINT subscriptions_updated_at_check CHECK (updated_at GLOB
+        '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]Z')
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX subscriptions_customer_id_idx ON subscriptions (customer_id);
+
+-- payments: one row per Razorpay payment (a subscription's charge), merged
+-- from every event that names it. subscription_id is NULL while unknown, never
+-- '', and has no foreign key: the payment may be written before its
+-- subscription. A captured payment stays captured; empty fields never
+-- overwrite known ones (see upsertPaymentSQL in the store).
+-- amount is in the currency's smallest unit. created_at is Razorpay's, NULL
+-- while not known.
+-- invoice_id, token_id and customer_id name the subscription of later
+-- payments that do not carry it.
+CREATE TABLE payments (
+    payment_id      TEXT    NOT NULL,
+    subscription_id TEXT,
+    amount          INTEGER NOT NULL,
+    currency        TEXT    NOT NULL DEFAULT '',
+    status          TEXT    NOT NULL,
+    failure_reason  TEXT    NOT NULL DEFAULT '',
+    invoice_id      TEXT    NOT NULL DEFAULT '',
+    customer_id     TEXT    NOT NULL DEFAULT '',
+    token_id        TEXT    NOT NULL DEFAULT '',
+    order_id        TEXT    NOT NULL DEFAULT '',
+    created_at      TEXT,
+    updated_at      TEXT    NOT NULL,
+    CONSTRAINT payments_pkey PRIMARY KEY (payment_id),
+    CONSTRAINT payments_payment_id_check CHECK (payment_id <> ''),
+    CONSTRAINT payments_subscription_id_check CHECK (subscription_id IS NULL OR subscription_id <> ''),
+    CONSTRAINT payments_amount_check CHECK (amount >= 0),
+    CONSTRAINT payments_status_check CHECK (status IN ('captured', 'failed')),
+    CONSTRAINT payments_created_at_check CHECK (created_at IS NULL OR created_at GLOB
+        '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]Z'),
+    CONSTRAINT payments_updated_at_check CHECK (updated_at GLOB
+        '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]Z')
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX payments_subscription_id_idx ON payments (subscription_id, created_at);
+CREATE INDEX payments_invoice_id_idx ON payments (invoice_id);
+CREATE INDEX payments_token_id_idx ON payments (token_id);
+CREATE INDEX payments_customer_id_idx ON payments (customer_id);
