@@ -57,6 +57,8 @@ type SubscriptionCarry struct {
 	State      SubscriptionState `json:"state"`
 	LastAt     time.Time         `json:"lastAt"`     // event time of the newest snapshot applied
 	LastPaid   int64             `json:"lastPaid"`   // its paid_count
+	// LastFailureAt is the event time of the failure in State.LastFailure.
+	LastFailureAt time.Time `json:"lastFailureAt"`
 	RecentKeys []string          `json:"recentKeys"` // oldest first, at most recentKeysKept
 	Revision   int64             `json:"revision"`
 }
@@ -278,11 +280,19 @@ func (s *subscription) failed(sig RazorpaySignal, now time.Time) string {
 		// Captured after all: a late failure does not undo a charge.
 		return fmt.Sprintf("payment.failed: %s was captured since; ignored", p.ID)
 	}
-	st.LastFailure = &Failure{PaymentID: p.ID, Reason: failureReason(*p)}
+	reason := failureReason(*p)
+	if st.LastFailure == nil || !sig.OccurredAt.Before(s.carry.LastFailureAt) {
+		st.LastFailure, s.carry.LastFailureAt = &Failure{PaymentID: p.ID, Reason: reason}, sig.OccurredAt
+	}
+	if sig.OccurredAt.Before(s.carry.LastAt) {
+		// Razorpay has told of the subscription since (a later charge or
+		// status): the failure is history, not news.
+		return fmt.Sprintf("payment.failed: %s (%s), older than the state: access kept %s", p.ID, reason, st.Access)
+	}
 	if !s.terminal() {
 		s.startGrace(now)
 	}
-	return fmt.Sprintf("payment.failed: %s (%s), access %s", p.ID, st.LastFailure.Reason, st.Access)
+	return fmt.Sprintf("payment.failed: %s (%s), access %s", p.ID, reason, st.Access)
 }
 
 // startGrace enters grace from granted, for Razorpay's retries plus the grace

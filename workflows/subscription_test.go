@@ -288,6 +288,24 @@ func TestRecoveryInsideGraceCancelsSuspension(t *testing.T) {
 	}
 }
 
+// A failure handed over after a later charge was applied (the payment's
+// workflow took its time) is kept as the last failure but does not take
+// access away.
+func TestLateFailureAfterRecoveryKeepsAccess(t *testing.T) {
+	e := newEnv(t)
+	late := failedPayment("evt_fail", "pay_2", "insufficient_funds")
+	late.OccurredAt = t0.Add(time.Hour)
+	sigs := []workflows.RazorpaySignal{
+		rz("e1", "subscription.charged", "active", 2, 2*time.Hour, "pay_3"),
+		late,
+	}
+	r := runSubscription(t, e, sigs, workflows.SubscriptionInput{})
+	st := r.seen[1]
+	if st.Access != workflows.AccessGranted || st.LastFailure == nil || st.LastFailure.PaymentID != "pay_2" {
+		t.Errorf("state = %+v", st)
+	}
+}
+
 func TestFailedPaymentHandedOverEntersGrace(t *testing.T) {
 	e := newEnv(t)
 	sigs := []workflows.RazorpaySignal{
