@@ -119,6 +119,11 @@ func TestCallEndToEnd(t *testing.T) {
 			if n := s.rows(t); n != 3 {
 				t.Errorf("%d webhook_events rows, want 3", n)
 			}
+			call := map[string]string{"workflow": "call"}
+			if applied, dups, late := s.metric(t, "zentrix_events_applied_total", call), s.metric(t, "zentrix_duplicates_dropped_total", call),
+				s.metric(t, "zentrix_out_of_order_events_total", call); applied != 3 || dups != 3 || late != 2 {
+				t.Errorf("worker metrics: %v applied, %v duplicates, %v out of order; want 3, 3, 2", applied, dups, late)
+			}
 
 			// Operators find it by its status.
 			eventually(t, "visible under CallStatus", func() error {

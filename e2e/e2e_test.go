@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -24,6 +25,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/zentrix/webhooks/activities"
+	"github.com/zentrix/webhooks/metrics"
 	"github.com/zentrix/webhooks/receiver"
 	"github.com/zentrix/webhooks/store"
 	"github.com/zentrix/webhooks/temporal"
@@ -39,10 +41,35 @@ const (
 
 // system is one running copy of everything: dev server, worker, receiver.
 type system struct {
-	server *testsuite.DevServer
-	client client.Client
-	store  *store.Store
-	url    string // the receiver's base URL
+	server  *testsuite.DevServer
+	client  client.Client
+	store   *store.Store
+	url     string               // the receiver's base URL
+	metrics *prometheus.Registry // the worker's
+}
+
+// metric reads the worker's counter name with the given labels (0 if absent).
+func (s *system) metric(t *testing.T, name string, labels map[string]string) float64 {
+	t.Helper()
+	families, err := s.metrics.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if want, ok := labels[l.GetName()]; ok && want != l.GetValue() {
+					continue next
+				}
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
 }
 
 // temporalCLI finds the Temporal CLI that `make test` builds into bin/. Under
@@ -103,7 +130,15 @@ func start(t *testing.T, opts options) *system {
 	if opts.workflows != nil {
 		cfg = *opts.workflows
 	}
-	w := worker.New(server.Client(), taskQueue, workflows.New(cfg), &activities.Activities{Store: db})
+	// The worker gets its own client, reporting metrics as cmd/worker does.
+	registry := metrics.NewRegistry()
+	wc, err := client.Dial(client.Options{HostPort: server.FrontendHostPort(), Logger: sdklog.NewStructuredLogger(logger),
+		MetricsHandler: metrics.SDKHandler(registry)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(wc.Close)
+	w := worker.New(wc, taskQueue, workflows.New(cfg), &activities.Activities{Store: db})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +165,7 @@ func start(t *testing.T, opts options) *system {
 	go func() { served <- receiver.Serve(ctx, app, ln, 5*time.Second) }()
 	t.Cleanup(func() { cancel(); <-served })
 
-	return &system{server: server, client: server.Client(), store: db, url: "http://" + ln.Addr().String()}
+	return &system{server: server, client: server.Client(), store: db, url: "http://" + ln.Addr().String(), metrics: registry}
 }
 
 func fixture(t *testing.T, name string) []byte {

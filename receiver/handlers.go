@@ -17,6 +17,7 @@ import (
 )
 
 type handler struct {
+	m        *receiverMetrics
 	cfg      Config
 	temporal Temporal
 	log      *slog.Logger
@@ -34,14 +35,17 @@ var (
 func (h *handler) call(c *fiber.Ctx) error {
 	body := c.BodyRaw()
 	if err := h.calls.Verify(body, c.Request().Header.Peek(HeaderCallSignature)); err != nil {
+		h.m.refused(routeCalls, err)
 		return unauthorized(c)
 	}
+	h.m.body[routeCalls].Observe(float64(len(body)))
 	ev, err := event.ParseCall(body)
 	if errors.Is(err, event.ErrUnhandled) {
-		return ignored(c)
+		h.m.event(sourceCalls, ev.Event, outcomeIgnored)
+		return h.ignored(c, routeCalls)
 	}
 	if err != nil {
-		return badRequest(c, err)
+		return h.badRequest(c, routeCalls, err)
 	}
 	id := workflows.CallWorkflowID(ev.Data.CallID)
 	signal := workflows.CallSignal{
@@ -49,6 +53,8 @@ func (h *handler) call(c *fiber.Ctx) error {
 		Call:     ev.Data,
 	}
 	return h.handOff(c, handOff{
+		route:        routeCalls,
+		source:       sourceCalls,
 		workflowID:   id,
 		workflowType: workflows.CallWorkflowType,
 		signal:       workflows.SignalCallEvent,
@@ -62,18 +68,21 @@ func (h *handler) call(c *fiber.Ctx) error {
 func (h *handler) payment(c *fiber.Ctx) error {
 	body := c.BodyRaw()
 	if err := h.razorpay.Verify(body, c.Request().Header.Peek(HeaderRazorpaySignature)); err != nil {
+		h.m.refused(routePayments, err)
 		return unauthorized(c)
 	}
+	h.m.body[routePayments].Observe(float64(len(body)))
 	ev, err := event.ParseRazorpay(body)
 	if errors.Is(err, event.ErrUnhandled) {
-		return ignored(c)
+		h.m.event(sourceRazorpay, ev.Event, outcomeIgnored)
+		return h.ignored(c, routePayments)
 	}
 	if err != nil {
-		return badRequest(c, err)
+		return h.badRequest(c, routePayments, err)
 	}
 	eventID := string(c.Request().Header.Peek(HeaderRazorpayEventID))
 	if err := event.CheckEventID(eventID); err != nil {
-		return badRequest(c, err)
+		return h.badRequest(c, routePayments, err)
 	}
 	id := workflows.RazorpayWorkflowID(ev)
 	wfType := workflows.RazorpayWorkflowType(ev)
@@ -82,6 +91,8 @@ func (h *handler) payment(c *fiber.Ctx) error {
 		input = workflows.PaymentInput{PaymentID: id}
 	}
 	return h.handOff(c, handOff{
+		route:        routePayments,
+		source:       sourceRazorpay,
 		workflowID:   id,
 		workflowType: wfType,
 		signal:       workflows.SignalRazorpayEvent,
@@ -107,6 +118,8 @@ func (h *handler) delivery(key, typ string, occurred time.Time, body []byte) wor
 }
 
 type handOff struct {
+	route        string // metrics labels
+	source       string
 	workflowID   string
 	workflowType string
 	signal       string
@@ -123,26 +136,39 @@ type handOff struct {
 func (h *handler) handOff(c *fiber.Ctx, o handOff) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), h.cfg.HandoffTimeout)
 	defer cancel()
+	start := time.Now()
 	_, err := h.temporal.SignalWithStartWorkflow(ctx, o.workflowID, o.signal, o.arg,
 		workflows.StartOptions(o.workflowID, h.cfg.TaskQueue, o.summary), o.workflowType, o.input)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	var refused *serviceerror.InvalidArgument
+	outcome, status := outcomeUnavailable, fiber.StatusServiceUnavailable
 	switch {
 	case err == nil:
-		h.log.Debug("event accepted", "workflow_id", o.workflowID, "event_type", o.eventType)
-		return c.Status(fiber.StatusAccepted).JSON(handOffBody{Status: "accepted", WorkflowID: o.workflowID})
+		outcome, status = outcomeAccepted, fiber.StatusAccepted
 	case errors.As(err, &started):
-		h.log.Info("event for a completed workflow dropped", "workflow_id", o.workflowID, "event_type", o.eventType)
-		return c.Status(fiber.StatusOK).JSON(handOffBody{Status: "duplicate", WorkflowID: o.workflowID})
+		outcome, status = outcomeDuplicate, fiber.StatusOK
 	case errors.As(err, &refused):
+		outcome, status = outcomeRefused, fiber.StatusBadRequest
+	}
+	h.m.handoff.WithLabelValues(o.route, outcome).Observe(time.Since(start).Seconds())
+	h.m.event(o.source, o.eventType, outcome)
+	h.m.request(o.route, outcome, status)
+	switch outcome {
+	case outcomeAccepted:
+		h.log.Debug("event accepted", "workflow_id", o.workflowID, "event_type", o.eventType)
+		return c.Status(status).JSON(handOffBody{Status: "accepted", WorkflowID: o.workflowID})
+	case outcomeDuplicate:
+		h.log.Info("event for a completed workflow dropped", "workflow_id", o.workflowID, "event_type", o.eventType)
+		return c.Status(status).JSON(handOffBody{Status: "duplicate", WorkflowID: o.workflowID})
+	case outcomeRefused:
 		// Temporal refuses the event itself (for example a payload over its
 		// size limit): retrying cannot help, so the sender is told to stop.
 		h.log.Error("temporal refused the event", "workflow_id", o.workflowID, "event_type", o.eventType, "error", err)
-		return c.Status(fiber.StatusBadRequest).JSON(errorBody{"event refused by the workflow service"})
+		return c.Status(status).JSON(errorBody{"event refused by the workflow service"})
 	default:
 		h.log.Warn("hand-off to temporal failed", "workflow_id", o.workflowID, "event_type", o.eventType, "error", err)
 		c.Set(fiber.HeaderRetryAfter, retryAfter)
-		return c.Status(fiber.StatusServiceUnavailable).JSON(errorBody{"temporarily unable to accept events, retry later"})
+		return c.Status(status).JSON(errorBody{"temporarily unable to accept events, retry later"})
 	}
 }
 
@@ -168,13 +194,21 @@ func unauthorized(c *fiber.Ctx) error {
 	return c.Send(unauthorizedBody)
 }
 
-func ignored(c *fiber.Ctx) error {
+func (h *handler) ignored(c *fiber.Ctx, route string) error {
+	h.m.request(route, outcomeIgnored, fiber.StatusOK)
 	c.Status(fiber.StatusOK).Response().Header.SetContentType(fiber.MIMEApplicationJSON)
 	return c.Send(ignoredBody)
 }
 
 // badRequest answers a signed body that is not a valid event. The messages of
 // package event name fields, never their values.
-func badRequest(c *fiber.Ctx, err error) error {
+func (h *handler) badRequest(c *fiber.Ctx, route string, err error) error {
+	h.m.request(route, outcomeInvalid, fiber.StatusBadRequest)
 	return c.Status(fiber.StatusBadRequest).JSON(errorBody{err.Error()})
 }
+
+// Sources of events, as metric labels.
+const (
+	sourceCalls    = "calls"
+	sourceRazorpay = "razorpay"
+)

@@ -16,9 +16,11 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"go.temporal.io/sdk/client"
 
+	"github.com/zentrix/webhooks/metrics"
 	"github.com/zentrix/webhooks/workflows"
 )
 
@@ -57,7 +59,9 @@ func New(cfg Config, tc Temporal, logger *slog.Logger) *fiber.App {
 	if cfg.TaskQueue == "" {
 		cfg.TaskQueue = workflows.DefaultTaskQueue
 	}
+	registry := metrics.NewRegistry()
 	h := &handler{
+		m:        newMetrics(registry),
 		cfg:      cfg,
 		temporal: tc,
 		log:      logger,
@@ -72,13 +76,14 @@ func New(cfg Config, tc Temporal, logger *slog.Logger) *fiber.App {
 		WriteTimeout:          writeTimeout,
 		IdleTimeout:           idleTimeout,
 		DisableStartupMessage: true,
-		ErrorHandler:          errorHandler(logger),
+		ErrorHandler:          errorHandler(logger, h.m),
 	})
 	app.Use(recover.New())
 	app.Post(CallsPath, h.call)
 	app.Post(PaymentsPath, h.payment)
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	app.Get("/readyz", h.ready)
+	app.Get("/metrics", adaptor.HTTPHandler(metrics.Handler(registry)))
 	return app
 }
 
@@ -100,13 +105,14 @@ func Serve(ctx context.Context, app *fiber.App, ln net.Listener, grace time.Dura
 
 // errorHandler answers every error Fiber raises (413 from the body limit, 404,
 // 405, a recovered panic) as JSON, without internal details.
-func errorHandler(logger *slog.Logger) fiber.ErrorHandler {
+func errorHandler(logger *slog.Logger, m *receiverMetrics) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		var fe *fiber.Error
 		if errors.As(err, &fe) {
 			msg := fe.Message
 			if fe.Code == fiber.StatusRequestEntityTooLarge {
 				msg = "body exceeds the size limit"
+				m.request(routeOf(c), outcomeTooLarge, fe.Code)
 			}
 			return c.Status(fe.Code).JSON(errorBody{msg})
 		}

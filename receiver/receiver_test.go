@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -442,5 +443,62 @@ func TestOversizedBody(t *testing.T) {
 	}
 	if n := len(f.recorded()); n != 0 {
 		t.Errorf("%d oversized events reached Temporal", n)
+	}
+	res, err := http.Get("http://" + ln.Addr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	// Each 413 is counted (a chunked body refused before its request line is
+	// fully known may count under route "other").
+	total := 0
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, `zentrix_receiver_requests_total{outcome="too_large"`) {
+			var n int
+			fmt.Sscan(line[strings.LastIndex(line, " ")+1:], &n)
+			total += n
+		}
+	}
+	if total != 3 {
+		t.Errorf("%d requests counted too large, want 3", total)
+	}
+}
+
+func TestMetricsCountOutcomes(t *testing.T) {
+	t.Parallel()
+	app := receiver.New(testConfig(), &fakeTemporal{}, slog.New(slog.DiscardHandler))
+	started := fixture(t, "call_started.json")
+	unknown := []byte(`{"event":"call.ringing","timestamp":"2026-03-05T14:30:00Z","data":{"callId":"c1"}}`)
+	for _, req := range []*http.Request{
+		callReq(started, sign(callSecret, started)),
+		callReq(started, sign("forged", started)),
+		callReq(started, ""),
+		callReq(unknown, sign(callSecret, unknown)),
+	} {
+		if _, err := app.Test(req, -1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := app.Test(httptest.NewRequest(http.MethodGet, "/metrics", nil), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(res.Body)
+	text := string(raw)
+	for _, want := range []string{
+		`zentrix_receiver_requests_total{outcome="accepted",route="calls",status="202"} 1`,
+		`zentrix_receiver_requests_total{outcome="unauthorized",route="calls",status="401"} 2`,
+		`zentrix_receiver_requests_total{outcome="ignored",route="calls",status="200"} 1`,
+		`zentrix_receiver_signature_failures_total{reason="mismatch",route="calls"} 1`,
+		`zentrix_receiver_signature_failures_total{reason="missing",route="calls"} 1`,
+		`zentrix_receiver_events_total{outcome="accepted",source="calls",type="call.started"} 1`,
+		`zentrix_receiver_events_total{outcome="ignored",source="calls",type="other"} 1`,
+		`zentrix_receiver_handoff_seconds_count{result="accepted",route="calls"} 1`,
+		`zentrix_receiver_body_bytes_count{route="calls"} 2`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }

@@ -91,21 +91,35 @@ func (c Config) tlsConfig() (*tls.Config, error) {
 	return t, nil
 }
 
+// Option adjusts the client options.
+type Option func(*client.Options)
+
+// WithMetrics reports the SDK's metrics (and those of workflow code) to h.
+func WithMetrics(h client.MetricsHandler) Option {
+	return func(o *client.Options) { o.MetricsHandler = h }
+}
+
 // NewLazyClient returns a client that connects on first use, so that a process
 // can start (and report itself unready) while Temporal is down.
-func NewLazyClient(c Config, logger *slog.Logger) (client.Client, error) {
+func NewLazyClient(c Config, logger *slog.Logger, options ...Option) (client.Client, error) {
 	opts, err := c.ClientOptions(logger)
 	if err != nil {
 		return nil, err
+	}
+	for _, o := range options {
+		o(&opts)
 	}
 	return client.NewLazyClient(opts)
 }
 
 // Dial connects to Temporal, failing if the frontend does not answer.
-func Dial(ctx context.Context, c Config, logger *slog.Logger) (client.Client, error) {
+func Dial(ctx context.Context, c Config, logger *slog.Logger, options ...Option) (client.Client, error) {
 	opts, err := c.ClientOptions(logger)
 	if err != nil {
 		return nil, err
+	}
+	for _, o := range options {
+		o(&opts)
 	}
 	cl, err := client.DialContext(ctx, opts)
 	if err != nil {

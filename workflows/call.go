@@ -60,7 +60,8 @@ type call struct {
 	ended     *CallSignal
 	transfers []CallSignal // sorted by event time, then key
 	abandoned bool
-	revision  int64 // grows with every change
+	revision  int64     // grows with every change
+	latest    time.Time // the latest event time applied
 }
 
 // CallWorkflow follows one voice call, its id the callId. It applies each call
@@ -94,9 +95,15 @@ func (w *Workflows) CallWorkflow(ctx workflow.Context, in CallInput) (CallState,
 	handle := func(sig CallSignal) error {
 		if !seen.add(sig.Key) {
 			st.DuplicatesIgnored++
+			count(ctx, workflowTagCall, metricDuplicatesDropped)
 			workflow.GetLogger(ctx).Info("duplicate event dropped", "workflow_id", in.CallID, "event_type", sig.Type)
 			return nil
 		}
+		count(ctx, workflowTagCall, metricEventsApplied)
+		if sig.OccurredAt.Before(c.latest) {
+			count(ctx, workflowTagCall, metricOutOfOrder)
+		}
+		c.latest = maxTime(c.latest, sig.OccurredAt)
 		c.apply(sig)
 		return changed(storyOf(sig), &sig.Delivery)
 	}
@@ -268,4 +275,11 @@ func (st *CallState) details() string {
 		s += fmt.Sprintf(" · %.0fs · %s", st.Duration, st.DisconnectionReason)
 	}
 	return s
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

@@ -86,6 +86,24 @@ func rejection(ctx workflow.Context, err error, workflowID, key, typ string, rej
 	return err
 }
 
+// The workflows' own metrics, reported through the worker's metrics handler
+// (replay-safe) with a "workflow" tag: call, subscription or payment.
+const (
+	metricEventsApplied     = "zentrix_events_applied"
+	metricDuplicatesDropped = "zentrix_duplicates_dropped"
+	metricOutOfOrder        = "zentrix_out_of_order_events"
+	metricGraceStarted      = "zentrix_grace_periods_started"
+	metricGraceExpired      = "zentrix_grace_periods_expired"
+	workflowTagCall         = "call"
+	workflowTagSubscription = "subscription"
+	workflowTagPayment      = "payment"
+)
+
+// count bumps one of the workflows' counters.
+func count(ctx workflow.Context, workflowTag, name string) {
+	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"workflow": workflowTag}).Counter(name).Inc(1)
+}
+
 // seenKeys remembers the event keys a workflow has applied, to drop
 // redeliveries.
 type seenKeys map[string]struct{}

@@ -69,9 +69,11 @@ func (w *Workflows) PaymentWorkflow(ctx workflow.Context, in PaymentInput) (Paym
 	handle := func(sig RazorpaySignal) error {
 		if !seen.add(sig.Key) {
 			st.DuplicatesIgnored++
+			count(ctx, workflowTagPayment, metricDuplicatesDropped)
 			return nil
 		}
 		st.EventsApplied++
+		count(ctx, workflowTagPayment, metricEventsApplied)
 		p := sig.Event.Payment
 		st.Reason = failureReason(*p)
 		if failure == nil {

@@ -54,13 +54,13 @@ type Failure struct {
 // it continues as new: its state, what orders events, the grace deadline (the
 // new run re-arms the timer) and the recent event keys.
 type SubscriptionCarry struct {
-	State      SubscriptionState `json:"state"`
-	LastAt     time.Time         `json:"lastAt"`     // event time of the newest snapshot applied
-	LastPaid   int64             `json:"lastPaid"`   // its paid_count
+	State    SubscriptionState `json:"state"`
+	LastAt   time.Time         `json:"lastAt"`   // event time of the newest snapshot applied
+	LastPaid int64             `json:"lastPaid"` // its paid_count
 	// LastFailureAt is the event time of the failure in State.LastFailure.
 	LastFailureAt time.Time `json:"lastFailureAt"`
-	RecentKeys []string          `json:"recentKeys"` // oldest first, at most recentKeysKept
-	Revision   int64             `json:"revision"`
+	RecentKeys    []string  `json:"recentKeys"` // oldest first, at most recentKeysKept
+	Revision      int64     `json:"revision"`
 }
 
 // SubscriptionWorkflow follows one Razorpay subscription for its whole life,
@@ -186,11 +186,17 @@ func (s *subscription) handle(ctx workflow.Context, sig RazorpaySignal) error {
 	st := &s.carry.State
 	if !s.seen.add(sig.Key) {
 		st.DuplicatesIgnored++
+		count(ctx, workflowTagSubscription, metricDuplicatesDropped)
 		workflow.GetLogger(ctx).Info("duplicate event dropped", "workflow_id", st.SubscriptionID, "event_type", sig.Type)
 		return nil
 	}
 	s.keys = append(s.keys, sig.Key)
 	st.EventsApplied++
+	count(ctx, workflowTagSubscription, metricEventsApplied)
+	if at := sig.OccurredAt; at.Before(s.carry.LastAt) {
+		count(ctx, workflowTagSubscription, metricOutOfOrder)
+	}
+	wasGrace := st.Access == AccessGrace
 	now := workflow.Now(ctx)
 	var charge *activities.PaymentRecord
 	var story string
@@ -198,6 +204,9 @@ func (s *subscription) handle(ctx workflow.Context, sig RazorpaySignal) error {
 		story = s.failed(sig, now)
 	} else {
 		charge, story = s.applyEvent(sig, now)
+	}
+	if !wasGrace && st.Access == AccessGrace {
+		count(ctx, workflowTagSubscription, metricGraceStarted)
 	}
 	var ev *activities.EventRecord
 	if sig.Type != event.PaymentFailed { // a failure's row was written by its PaymentWorkflow
@@ -314,6 +323,7 @@ func (s *subscription) graceEnded(ctx workflow.Context) error {
 		return nil
 	}
 	s.setAccess(AccessSuspended, time.Time{})
+	count(ctx, workflowTagSubscription, metricGraceExpired)
 	return s.publish(ctx, "grace period over without a successful charge: access suspended", nil, nil, "", "grace-expired")
 }
 

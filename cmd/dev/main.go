@@ -32,6 +32,7 @@ var devEnv = map[string]string{
 	"TEMPORAL_ADDRESS":        "127.0.0.1:7233",
 	"HTTP_ADDR":               "127.0.0.1:8080",
 	"DATABASE_URL":            "sqlite:.data/zentrix.db",
+	"METRICS_ADDR":            "127.0.0.1:9090",
 }
 
 const (
@@ -226,7 +227,8 @@ func printBanner(receiverURL string, supplied map[string]bool) {
 Zentrix webhooks are running.
 
   Temporal Web UI   %s
-  Receiver          %s  (POST /api/calls/webhooks, POST /api/payments/webhooks)
+  Receiver          %s  (POST /api/calls/webhooks, POST /api/payments/webhooks, GET /metrics)
+  Worker metrics    http://%s/metrics
   Temporal          %s, task queue %s
   Store             %s
 
@@ -242,7 +244,7 @@ Send a signed call.started:
 
 Then open %s/namespaces/default/workflows/call_demo1 . Ctrl-C stops everything.
 
-`, uiURL, receiverURL, os.Getenv("TEMPORAL_ADDRESS"), taskQueue(), shown("DATABASE_URL"),
+`, uiURL, receiverURL, os.Getenv("METRICS_ADDR"), os.Getenv("TEMPORAL_ADDRESS"), taskQueue(), shown("DATABASE_URL"),
 		shown("CALL_WEBHOOK_SECRET"), shown("RAZORPAY_WEBHOOK_SECRET"), time.Now().UTC().Format(time.RFC3339),
 		callSecret, receiverURL, uiURL)
 }

@@ -6,15 +6,21 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sethvargo/go-envconfig"
 	"go.temporal.io/sdk/client"
 
 	"github.com/zentrix/webhooks/activities"
 	"github.com/zentrix/webhooks/internal/service"
+	"github.com/zentrix/webhooks/metrics"
 	"github.com/zentrix/webhooks/razorpay"
 	"github.com/zentrix/webhooks/store"
 	"github.com/zentrix/webhooks/temporal"
@@ -29,6 +35,7 @@ type config struct {
 	Temporal    temporal.Config
 	Workflows   workflows.Config
 	DatabaseURL temporal.Secret `env:"DATABASE_URL, default=sqlite:.data/zentrix.db"`
+	MetricsAddr string          `env:"METRICS_ADDR, default=:9090"`
 	Razorpay    razorpayConfig
 }
 
@@ -72,7 +79,17 @@ func run(ctx context.Context) error {
 	defer db.Close()
 	logger.Info("store open", "dialect", db.Dialect())
 
-	c, err := dialWithRetry(ctx, cfg.Temporal, logger)
+	registry := metrics.NewRegistry()
+	ln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("metrics listener: %w", err)
+	}
+	srv := &http.Server{Handler: metricsMux(registry), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	logger.Info("metrics listening", "addr", ln.Addr().String())
+
+	c, err := dialWithRetry(ctx, cfg.Temporal, logger, temporal.WithMetrics(metrics.SDKHandler(registry)))
 	if err != nil {
 		return err
 	}
@@ -92,10 +109,10 @@ func run(ctx context.Context) error {
 
 // dialWithRetry waits for Temporal to answer, so that the worker can start
 // before the server does.
-func dialWithRetry(ctx context.Context, cfg temporal.Config, logger *slog.Logger) (client.Client, error) {
+func dialWithRetry(ctx context.Context, cfg temporal.Config, logger *slog.Logger, opts ...temporal.Option) (client.Client, error) {
 	wait := 500 * time.Millisecond
 	for {
-		c, err := temporal.Dial(ctx, cfg, logger)
+		c, err := temporal.Dial(ctx, cfg, logger, opts...)
 		if err == nil {
 			return c, nil
 		}
@@ -107,4 +124,12 @@ func dialWithRetry(ctx context.Context, cfg temporal.Config, logger *slog.Logger
 		}
 		wait = min(2*wait, 10*time.Second)
 	}
+}
+
+// metricsMux serves GET /metrics and a liveness answer on /healthz.
+func metricsMux(r *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics.Handler(r))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	return mux
 }
