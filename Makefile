@@ -25,6 +25,10 @@ build: ## build bin/receiver, bin/worker and bin/dev
 run: $(BIN)/temporal build ## run dev server, worker and receiver with development secrets; Ctrl-C stops all
 	$(BIN)/dev
 
+.PHONY: demo
+demo: ## play a call and a subscription's life against a running `make run`, check their states
+	$(GO) run ./cmd/send demo
+
 .PHONY: test
 test: $(BIN)/temporal ## every test: unit, workflow, receiver, store (SQLite and PostgreSQL), end-to-end, fuzz seeds
 	$(GO) vet ./...
