@@ -37,6 +37,7 @@ test: $(BIN)/temporal ## every test: unit, workflow, receiver, store (SQLite and
 	$(GO) test -run='^$$' -fuzz='^FuzzVerify$$' -fuzztime=$(FUZZTIME) ./receiver
 	$(GO) test -run='^$$' -fuzz='^FuzzParseCall$$' -fuzztime=$(FUZZTIME) ./event
 	$(GO) test -run='^$$' -fuzz='^FuzzParseRazorpay$$' -fuzztime=$(FUZZTIME) ./event
+	$(GO) run ./cmd/bench -quick -temporal $(BIN)/temporal
 
 .PHONY: lint
 lint: ## gofmt and go vet
@@ -44,8 +45,11 @@ lint: ## gofmt and go vet
 	$(GO) vet ./...
 
 .PHONY: bench
-bench: $(BIN)/temporal ## signature-check micro-benchmarks and the dev server's SQLite pragmas
-	$(GO) test -run='^$$' -bench=. -benchmem ./receiver ./event
+bench: $(BIN)/temporal ## every benchmark arm against its baseline; writes docs/benchmarks.md (a few minutes)
+	$(GO) run ./cmd/bench -temporal $(BIN)/temporal
+
+.PHONY: bench-pragmas
+bench-pragmas: $(BIN)/temporal ## the dev server's SQLite journal against WAL (what make run uses)
 	$(GO) test -run='^$$' -bench=DevServerPragmas -benchtime=400x ./e2e
 
 .PHONY: clean

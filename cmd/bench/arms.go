@@ -1,0 +1,433 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/zentrix/webhooks/event"
+	"github.com/zentrix/webhooks/internal/sample"
+	"github.com/zentrix/webhooks/loadgen"
+	"github.com/zentrix/webhooks/receiver"
+	"github.com/zentrix/webhooks/store"
+	"github.com/zentrix/webhooks/workflows"
+)
+
+// The bare Fiber server uses the receiver's timeouts.
+const (
+	readTimeout  = 10 * time.Second
+	writeTimeout = 10 * time.Second
+	idleTimeout  = 60 * time.Second
+)
+
+func numCPU() int { return runtime.NumCPU() }
+
+// delivery is one signed webhook ready to post.
+type delivery struct {
+	path    string
+	body    []byte
+	headers map[string]string
+}
+
+// deliveries builds n realistic signed events with ids unique to tag:
+// alternately a call.started and a subscription.charged (about 0.5 and 2 KB).
+func deliveries(tag string, n int) []delivery {
+	out := make([]delivery, n)
+	now := time.Now()
+	for i := range out {
+		if i%2 == 0 {
+			body := sample.Call(event.CallStarted, sample.CallFields{CallID: fmt.Sprintf("call_%s_%d", tag, i), Time: now})
+			out[i] = delivery{receiver.CallsPath, body, map[string]string{receiver.HeaderCallSignature: sample.Sign(callSecret, body)}}
+			continue
+		}
+		body := sample.Subscription("subscription.charged", sample.SubscriptionFields{ID: fmt.Sprintf("sub_%s_%d", tag, i), EventTime: now},
+			&sample.PaymentFields{ID: fmt.Sprintf("pay_%s_%d", tag, i)})
+		out[i] = delivery{receiver.PaymentsPath, body, map[string]string{
+			receiver.HeaderRazorpaySignature: sample.Sign(razorpaySecret, body),
+			receiver.HeaderRazorpayEventID:   fmt.Sprintf("evt_%s_%d", tag, i),
+		}}
+	}
+	return out
+}
+
+// signalWithStart does for d what the receiver does, straight through the SDK:
+// the baseline of arm 1, and how arms 3 and 5 fill a backlog.
+func signalWithStart(ctx context.Context, c client.Client, queue string, d delivery) error {
+	sum := sha256.Sum256(d.body)
+	del := workflows.Delivery{ReceivedAt: time.Now().UTC(), PayloadSHA256: hex.EncodeToString(sum[:])}
+	if d.path == receiver.CallsPath {
+		ev, err := event.ParseCall(d.body)
+		if err != nil {
+			return err
+		}
+		del.Key, del.Type, del.OccurredAt = ev.Key(), ev.Event, ev.Timestamp
+		id := ev.Data.CallID
+		_, err = c.SignalWithStartWorkflow(ctx, id, workflows.SignalCallEvent, workflows.CallSignal{Delivery: del, Call: ev.Data},
+			workflows.StartOptions(id, queue, workflows.CallSummary(ev.Data)), workflows.CallWorkflowType, workflows.CallInput{CallID: id})
+		return err
+	}
+	ev, err := event.ParseRazorpay(d.body)
+	if err != nil {
+		return err
+	}
+	del.Key, del.Type, del.OccurredAt = d.headers[receiver.HeaderRazorpayEventID], ev.Event, ev.CreatedAt
+	id := ev.WorkflowID()
+	_, err = c.SignalWithStartWorkflow(ctx, id, workflows.SignalRazorpayEvent, workflows.RazorpaySignal{Delivery: del, Event: ev},
+		workflows.StartOptions(id, queue, workflows.RazorpaySummary(ev)), workflows.SubscriptionWorkflowType,
+		workflows.SubscriptionInput{SubscriptionID: id})
+	return err
+}
+
+// ingestArm: the receiver under load against the bare SDK doing the same
+// SignalWithStart calls, interleaved round by round.
+func ingestArm(ctx context.Context, env *benchEnv, opts options, r *report) error {
+	for _, c := range []int{1, 16, 64} {
+		n := opts.ingest[c]
+		poster := loadgen.NewPoster(c, 10*time.Second)
+		var ours, bare []loadgen.Result
+		for round := range opts.rounds {
+			ds := deliveries(fmt.Sprintf("in%dr%dx", c, round), n)
+			ours = append(ours, loadgen.RunClosed(ctx, loadgen.Closed{Concurrency: c, Requests: n}, func(ctx context.Context, i int) error {
+				return poster.Post(ctx, env.receiverURL+ds[i].path, ds[i].body, ds[i].headers, 202)
+			}))
+			bs := deliveries(fmt.Sprintf("in%dr%dy", c, round), n)
+			bare = append(bare, loadgen.RunClosed(ctx, loadgen.Closed{Concurrency: c, Requests: n}, func(ctx context.Context, i int) error {
+				ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				defer cancel()
+				return signalWithStart(ctx, env.client, ingestQueue, bs[i])
+			}))
+		}
+		poster.Close()
+		o, b := loadgen.Median(ours), loadgen.Median(bare)
+		if err := failures(o, b); err != nil {
+			return fmt.Errorf("concurrency %d: %w", c, err)
+		}
+		r.ingest = append(r.ingest, ingestRow{concurrency: c, requests: n, ours: o, bare: b})
+	}
+	return nil
+}
+
+func failures(results ...loadgen.Result) error {
+	for _, res := range results {
+		if res.Failed > 0 {
+			return fmt.Errorf("%d of %d requests failed: %s", res.Failed, res.Requests, res.FirstError)
+		}
+	}
+	return nil
+}
+
+// forgedArm: requests with a wrong signature against a Fiber handler that
+// only answers 200, with the same load generator and body; then a 1 GB body.
+func forgedArm(ctx context.Context, env *benchEnv, opts options, r *report) error {
+	body := sample.Call(event.CallStarted, sample.CallFields{CallID: "call_forged"})
+	forged := map[string]string{receiver.HeaderCallSignature: sample.Sign("not-the-secret", body)}
+	tool := "Go load generator, 32 connections"
+	measure := func(url string, want int) (float64, error) {
+		if wrk, err := exec.LookPath("wrk"); err == nil {
+			tool = "wrk, 2 threads, 32 connections"
+			return runWrk(ctx, wrk, env.dir, url, body, forged, opts.forged)
+		}
+		poster := loadgen.NewPoster(32, 5*time.Second)
+		defer poster.Close()
+		res := loadgen.RunClosed(ctx, loadgen.Closed{Concurrency: 32, Duration: opts.forged}, func(ctx context.Context, i int) error {
+			return poster.Post(ctx, url, body, forged, want)
+		})
+		return res.Throughput, failures(res)
+	}
+	var ours, bare []float64
+	for range opts.rounds {
+		o, err := measure(env.receiverURL+receiver.CallsPath, 401)
+		if err != nil {
+			return err
+		}
+		b, err := measure(env.bareURL+receiver.CallsPath, 200)
+		if err != nil {
+			return err
+		}
+		ours, bare = append(ours, o), append(bare, b)
+	}
+	r.forged = forgedRow{tool: tool, ours: median(ours), bare: median(bare)}
+	var err error
+	r.huge, err = hugeBody(env.receiverURL)
+	return err
+}
+
+var wrkRate = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+
+func runWrk(ctx context.Context, wrk, dir, url string, body []byte, headers map[string]string, d time.Duration) (float64, error) {
+	var script bytes.Buffer
+	fmt.Fprintf(&script, "wrk.method = \"POST\"\nwrk.body = %q\n", body)
+	for k, v := range headers {
+		fmt.Fprintf(&script, "wrk.headers[%q] = %q\n", k, v)
+	}
+	path := filepath.Join(dir, "post.lua")
+	if err := os.WriteFile(path, script.Bytes(), 0o644); err != nil {
+		return 0, err
+	}
+	out, err := exec.CommandContext(ctx, wrk, "-t2", "-c32", "-d"+strconv.Itoa(max(1, int(d.Seconds())))+"s", "-s", path, url).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("wrk: %w: %s", err, out)
+	}
+	m := wrkRate.FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("wrk printed no rate: %s", out)
+	}
+	return strconv.ParseFloat(string(m[1]), 64)
+}
+
+// hugeBody declares a 1 GB body and keeps sending: the receiver must answer
+// 413 from the declared length and stop reading.
+func hugeBody(base string) (hugeRow, error) {
+	addr := base[len("http://"):]
+	conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return hugeRow{}, err
+	}
+	defer conn.Close()
+	start := time.Now()
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s: %s\r\n\r\n",
+		receiver.CallsPath, addr, int64(1)<<30, receiver.HeaderCallSignature, "00")
+	status := make(chan string, 1)
+	go func() {
+		buf := make([]byte, 512)
+		n, _ := io.ReadAtLeast(conn, buf, 12)
+		status <- string(buf[:n])
+	}()
+	chunk := make([]byte, 64<<10)
+	sent := int64(0)
+	_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	for sent < 1<<30 {
+		select {
+		case s := <-status:
+			return hugeRow{status: firstLine(s), after: time.Since(start), sent: sent}, nil
+		default:
+		}
+		n, err := conn.Write(chunk)
+		sent += int64(n)
+		if err != nil {
+			break
+		}
+	}
+	select {
+	case s := <-status:
+		return hugeRow{status: firstLine(s), after: time.Since(start), sent: sent}, nil
+	case <-time.After(5 * time.Second):
+		return hugeRow{}, errors.New("no answer to a 1 GB body")
+	}
+}
+
+// drainArm: a backlog of events across many calls and subscriptions, queued
+// with no worker running, then drained by one worker to the end of its
+// activities (rows in the store).
+func drainArm(ctx context.Context, env *benchEnv, opts options, r *report) error {
+	var backlog []delivery
+	now := time.Now()
+	for i := range opts.drainCalls {
+		id := fmt.Sprintf("call_drain_%d", i)
+		for _, ev := range []string{event.CallStarted, event.CallEnded} {
+			body := sample.Call(ev, sample.CallFields{CallID: id, Time: now})
+			backlog = append(backlog, delivery{receiver.CallsPath, body, nil})
+		}
+		body := sample.Subscription("subscription.charged", sample.SubscriptionFields{ID: fmt.Sprintf("sub_drain_%d", i), EventTime: now},
+			&sample.PaymentFields{ID: fmt.Sprintf("pay_drain_%d", i)})
+		backlog = append(backlog, delivery{receiver.PaymentsPath, body, map[string]string{receiver.HeaderRazorpayEventID: fmt.Sprintf("evt_drain_%d", i)}})
+	}
+	fill := loadgen.RunClosed(ctx, loadgen.Closed{Concurrency: 32, Requests: len(backlog)}, func(ctx context.Context, i int) error {
+		return signalWithStart(ctx, env.client, drainQueue, backlog[i])
+	})
+	if err := failures(fill); err != nil {
+		return fmt.Errorf("fill the backlog: %w", err)
+	}
+	metricsAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	env.worker, err = env.start("worker", filepath.Join(env.dir, "worker"), nil,
+		"TEMPORAL_ADDRESS="+env.server.FrontendHostPort(), "TEMPORAL_TASK_QUEUE="+drainQueue,
+		"DATABASE_URL=sqlite:"+env.workerDB, "METRICS_ADDR="+metricsAddr, "LOG_LEVEL=error",
+		"CALL_LINGER=1h", "SUBSCRIPTION_LINGER=1h")
+	if err != nil {
+		return err
+	}
+	if err := waitHTTP(ctx, "http://"+metricsAddr+"/healthz"); err != nil {
+		return err
+	}
+	if err := waitRows(ctx, env.workerDB, len(backlog), 10*time.Minute); err != nil {
+		return err
+	}
+	elapsed := time.Since(start)
+	r.drain = drainRow{events: len(backlog), elapsed: elapsed, rate: float64(len(backlog)) / elapsed.Seconds(), fillRate: fill.Throughput}
+	return nil
+}
+
+// waitRows waits until the store holds n webhook_events rows.
+func waitRows(ctx context.Context, dbPath string, n int, limit time.Duration) error {
+	db, err := store.Open(ctx, "sqlite:"+dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	deadline := time.Now().Add(limit)
+	for {
+		got, err := db.EventCount(ctx)
+		if err == nil && got >= n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d rows after %s (%v)", got, n, limit, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// microArm: the signature check against bare crypto/hmac on the same bytes,
+// and parsing of both envelopes, with allocations.
+func microArm(_ context.Context, _ *benchEnv, opts options, r *report) error {
+	for _, size := range []int{256, 1 << 10, 16 << 10, 64 << 10} {
+		body := bytes.Repeat([]byte("x"), size)
+		key := []byte(callSecret)
+		sig := []byte(sample.Sign(callSecret, body))
+		v := receiver.NewVerifier([][]byte{key})
+		ours := testing.Benchmark(func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if v.Verify(body, sig) != nil {
+					b.Fatal("refused")
+				}
+			}
+		})
+		want := make([]byte, sha256.Size)
+		hex.Decode(want, sig)
+		bare := testing.Benchmark(func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				m := hmac.New(sha256.New, key)
+				m.Write(body)
+				if !hmac.Equal(m.Sum(nil), want) {
+					b.Fatal("mismatch")
+				}
+			}
+		})
+		r.micro = append(r.micro, microRow{name: fmt.Sprintf("signature check, %s", byteSize(size)), ours: ours, bare: bare})
+	}
+	call := sample.Call(event.CallEnded, sample.CallFields{CallID: "call_micro"})
+	sub := sample.Subscription("subscription.charged", sample.SubscriptionFields{}, &sample.PaymentFields{})
+	for _, p := range []struct {
+		name string
+		fn   func() error
+	}{
+		{fmt.Sprintf("parse + validate call.ended (%s)", byteSize(len(call))), func() error { _, err := event.ParseCall(call); return err }},
+		{fmt.Sprintf("parse + validate subscription.charged (%s)", byteSize(len(sub))), func() error { _, err := event.ParseRazorpay(sub); return err }},
+	} {
+		res := testing.Benchmark(func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := p.fn(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		r.micro = append(r.micro, microRow{name: p.name, ours: res})
+	}
+	return nil
+}
+
+// memoryArm: the receiver's RSS holding many connections, and the worker's
+// with many open call workflows.
+func memoryArm(ctx context.Context, env *benchEnv, opts options, r *report) error {
+	idle, err := env.receiver.rss()
+	if err != nil {
+		return err
+	}
+	body := sample.Call(event.CallStarted, sample.CallFields{CallID: "call_mem"})
+	req := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: bench\r\nContent-Length: %d\r\n%s: %s\r\n\r\n%s",
+		receiver.CallsPath, len(body), receiver.HeaderCallSignature, sample.Sign("forged", body), body)
+	addr := env.receiverURL[len("http://"):]
+	conns := make([]net.Conn, 0, opts.memConns)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	// Each connection sends a (forged) request and stays open, kept alive.
+	buf := make([]byte, 512)
+	for range opts.memConns {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			return fmt.Errorf("connection %d: %w", len(conns), err)
+		}
+		conns = append(conns, c)
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.WriteString(c, req); err != nil {
+			return err
+		}
+		if _, err := c.Read(buf); err != nil {
+			return fmt.Errorf("connection %d: %w", len(conns), err)
+		}
+	}
+	busy, err := env.receiver.rss()
+	if err != nil {
+		return err
+	}
+	r.memory = append(r.memory, memRow{what: fmt.Sprintf("receiver, idle → %d open keep-alive connections", opts.memConns), before: idle, after: busy})
+
+	if env.worker == nil {
+		return errors.New("the drain arm did not start the worker")
+	}
+	before, err := env.worker.rss()
+	if err != nil {
+		return err
+	}
+	rows := 3 * opts.drainCalls
+	now := time.Now()
+	fill := loadgen.RunClosed(ctx, loadgen.Closed{Concurrency: 32, Requests: opts.memCalls}, func(ctx context.Context, i int) error {
+		body := sample.Call(event.CallStarted, sample.CallFields{CallID: fmt.Sprintf("call_open_%d", i), Time: now})
+		return signalWithStart(ctx, env.client, drainQueue, delivery{receiver.CallsPath, body, nil})
+	})
+	if err := failures(fill); err != nil {
+		return err
+	}
+	if err := waitRows(ctx, env.workerDB, rows+opts.memCalls, 30*time.Minute); err != nil {
+		return err
+	}
+	after, err := env.worker.rss()
+	if err != nil {
+		return err
+	}
+	r.memory = append(r.memory, memRow{what: fmt.Sprintf("worker, %d → %d open call workflows", 2*opts.drainCalls, 2*opts.drainCalls+opts.memCalls),
+		before: before, after: after})
+	return nil
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	for i := range s {
+		for j := i + 1; j < len(s); j++ {
+			if s[j] < s[i] {
+				s[i], s[j] = s[j], s[i]
+			}
+		}
+	}
+	return s[(len(s)-1)/2]
+}

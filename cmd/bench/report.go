@@ -1,0 +1,163 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zentrix/webhooks/loadgen"
+)
+
+type ingestRow struct {
+	concurrency, requests int
+	ours, bare            loadgen.Result
+}
+
+type forgedRow struct {
+	tool       string
+	ours, bare float64
+}
+
+type hugeRow struct {
+	status string
+	after  time.Duration
+	sent   int64
+}
+
+type drainRow struct {
+	events   int
+	elapsed  time.Duration
+	rate     float64
+	fillRate float64
+}
+
+type microRow struct {
+	name string
+	ours testing.BenchmarkResult
+	bare testing.BenchmarkResult // zero when there is no baseline
+}
+
+type memRow struct {
+	what          string
+	before, after int64
+}
+
+// report gathers the figures of one run.
+type report struct {
+	machine string
+	elapsed time.Duration
+	ingest  []ingestRow
+	forged  forgedRow
+	huge    hugeRow
+	drain   drainRow
+	micro   []microRow
+	memory  []memRow
+}
+
+// Targets of the benchmark issue.
+const (
+	targetIngestRatio = 0.95
+	targetIngestP50   = 2 * time.Millisecond
+	targetForgedRatio = 0.90
+	targetDrainRatio  = 1.0
+	targetMicroRatio  = 1.10 // time per op against bare HMAC
+)
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**not met**"
+}
+
+func (r *report) markdown(opts options) string {
+	var b strings.Builder
+	title := "Benchmarks"
+	if opts.quick {
+		title += " (quick smoke run: tiny counts, figures not meaningful)"
+	}
+	fmt.Fprintf(&b, "# %s\n\n", title)
+	fmt.Fprintf(&b, "Measured by `make bench` (`go run ./cmd/bench`) on %s, %s, in %s. Every comparison runs its baseline in the same process, interleaved round by round (%d rounds, medians). The machines are shared: read the ratios, not the absolute times.\n\n",
+		time.Now().UTC().Format("2006-01-02"), r.machine, r.elapsed.Round(time.Second), opts.rounds)
+
+	b.WriteString("## 1. Ingest: receiver against the bare SDK\n\n")
+	b.WriteString("Signed `call.started` and `subscription.charged` bodies (about 0.5 and 2 KB) posted to the receiver, closed loop, against the same SignalWithStart calls made directly with the SDK, on the same dev server (SQLite file, WAL), no worker running.\n\n")
+	b.WriteString("| concurrency | requests | receiver /s | bare SDK /s | ratio | receiver p50 / p99 | bare p50 / p99 | p50 gap | target (ratio ≥ 0.95, gap ≤ 2 ms) |\n|---|---|---|---|---|---|---|---|---|\n")
+	for _, row := range r.ingest {
+		ratio := loadgen.Ratio(row.ours.Throughput, row.bare.Throughput)
+		gap := row.ours.Latency.P50 - row.bare.Latency.P50
+		fmt.Fprintf(&b, "| %d | %d | %.0f | %.0f | %.2f | %s / %s | %s / %s | %s | %s |\n", row.concurrency, row.requests,
+			row.ours.Throughput, row.bare.Throughput, ratio, ms(row.ours.Latency.P50), ms(row.ours.Latency.P99),
+			ms(row.bare.Latency.P50), ms(row.bare.Latency.P99), ms(gap), verdict(ratio >= targetIngestRatio && gap <= targetIngestP50))
+	}
+
+	b.WriteString("\n## 2. Forged requests\n\n")
+	fr := loadgen.Ratio(r.forged.ours, r.forged.bare)
+	fmt.Fprintf(&b, "A body with a wrong signature against a Fiber handler that only answers 200 (same settings, same body), with %s.\n\n", r.forged.tool)
+	b.WriteString("| receiver (401) /s | bare handler (200) /s | ratio | target (≥ 0.90) |\n|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| %.0f | %.0f | %.2f | %s |\n\n", r.forged.ours, r.forged.bare, fr, verdict(fr >= targetForgedRatio))
+	fmt.Fprintf(&b, "A 1 GB body (declared by Content-Length, then streamed): `%s` after %s, %s written before the answer (the body is not read past the limit).\n",
+		r.huge.status, ms(r.huge.after), byteSize(int(r.huge.sent)))
+
+	b.WriteString("\n## 3. Worker drain\n\n")
+	ingest := 0.0
+	if n := len(r.ingest); n > 0 {
+		ingest = r.ingest[n-1].ours.Throughput
+	}
+	dr := loadgen.Ratio(r.drain.rate, ingest)
+	fmt.Fprintf(&b, "A backlog of %d events (%d calls started and ended, %d subscriptions charged) queued with no worker, then drained by one worker (default options) to the end of its activities (rows in SQLite).\n\n",
+		r.drain.events, r.drain.events/3, r.drain.events/3)
+	b.WriteString("| events | drained in | worker events/s | receiver ingest /s (c=64) | ratio | target (≥ 1.0) |\n|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| %d | %s | %.0f | %.0f | %.2f | %s |\n", r.drain.events, r.drain.elapsed.Round(time.Millisecond), r.drain.rate, ingest, dr, verdict(dr >= targetDrainRatio))
+
+	b.WriteString("\n## 4. Verification and parsing\n\n")
+	b.WriteString("| operation | ours ns/op | allocs/op | B/op | bare crypto/hmac ns/op | allocs/op | ratio | target (≤ 1.10, no alloc) |\n|---|---|---|---|---|---|---|---|\n")
+	for _, m := range r.micro {
+		if m.bare.N == 0 {
+			fmt.Fprintf(&b, "| %s | %d | %d | %d | | | | |\n", m.name, m.ours.NsPerOp(), m.ours.AllocsPerOp(), m.ours.AllocedBytesPerOp())
+			continue
+		}
+		ratio := float64(m.ours.NsPerOp()) / float64(max(1, m.bare.NsPerOp()))
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %.2f | %s |\n", m.name, m.ours.NsPerOp(), m.ours.AllocsPerOp(),
+			m.ours.AllocedBytesPerOp(), m.bare.NsPerOp(), m.bare.AllocsPerOp(), ratio,
+			verdict(ratio <= targetMicroRatio && m.ours.AllocsPerOp() == 0))
+	}
+
+	b.WriteString("\n## 5. Memory\n\n| process | RSS before | RSS after | growth |\n|---|---|---|---|\n")
+	for _, m := range r.memory {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", m.what, byteSize(int(m.before)), byteSize(int(m.after)), byteSize(int(m.after-m.before)))
+	}
+	return b.String()
+}
+
+// check fails a run whose measurements are missing, not one that misses a
+// target: targets are reported in the table.
+func (r *report) check() error {
+	if len(r.ingest) == 0 || r.forged.bare == 0 || r.drain.events == 0 || len(r.micro) == 0 || len(r.memory) != 2 {
+		return fmt.Errorf("incomplete report")
+	}
+	if !strings.HasPrefix(r.huge.status, "HTTP/1.1 413") {
+		return fmt.Errorf("a 1 GB body got %q, want 413", r.huge.status)
+	}
+	return nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
+
+func byteSize(n int) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
