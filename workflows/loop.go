@@ -60,6 +60,19 @@ func eventRecord(source, workflowID string, d Delivery) *activities.EventRecord 
 	}
 }
 
+// drain handles every signal already buffered on ch.
+func drain[T any](ch workflow.ReceiveChannel, handle func(T) error) error {
+	for {
+		var sig T
+		if !ch.ReceiveAsync(&sig) {
+			return nil
+		}
+		if err := handle(sig); err != nil {
+			return err
+		}
+	}
+}
+
 // saveCall writes a call's snapshot under the given activity summary.
 func saveCall(ctx workflow.Context, summary string, snap activities.CallSnapshot, rejected *[]Rejected) error {
 	opts := storeActivity
@@ -183,14 +196,5 @@ func receiveLoop[T any](ctx workflow.Context, ch workflow.ReceiveChannel, opts l
 			return err
 		}
 	}
-
-	for {
-		var sig T
-		if !ch.ReceiveAsync(&sig) {
-			return nil
-		}
-		if err := handle(sig); err != nil {
-			return err
-		}
-	}
+	return drain(ch, handle)
 }

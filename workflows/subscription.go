@@ -148,19 +148,6 @@ func (w *Workflows) SubscriptionWorkflow(ctx workflow.Context, in SubscriptionIn
 	return *st, drain(ch, handle)
 }
 
-// drain handles every signal already buffered on ch.
-func drain[T any](ch workflow.ReceiveChannel, handle func(T) error) error {
-	for {
-		var sig T
-		if !ch.ReceiveAsync(&sig) {
-			return nil
-		}
-		if err := handle(sig); err != nil {
-			return err
-		}
-	}
-}
-
 // subscription is a SubscriptionWorkflow's state while it runs.
 type subscription struct {
 	cfg   Config
