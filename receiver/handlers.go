@@ -35,10 +35,10 @@ var (
 func (h *handler) call(c *fiber.Ctx) error {
 	body := c.BodyRaw()
 	if err := h.calls.Verify(body, c.Request().Header.Peek(HeaderCallSignature)); err != nil {
-		h.m.refused(routeCalls, err)
+		h.m.calls.refused(err)
 		return unauthorized(c)
 	}
-	h.m.body[routeCalls].Observe(float64(len(body)))
+	h.m.calls.body.Observe(float64(len(body)))
 	ev, err := event.ParseCall(body)
 	if errors.Is(err, event.ErrUnhandled) {
 		h.m.event(sourceCalls, ev.Event, outcomeIgnored)
@@ -68,10 +68,10 @@ func (h *handler) call(c *fiber.Ctx) error {
 func (h *handler) payment(c *fiber.Ctx) error {
 	body := c.BodyRaw()
 	if err := h.razorpay.Verify(body, c.Request().Header.Peek(HeaderRazorpaySignature)); err != nil {
-		h.m.refused(routePayments, err)
+		h.m.payments.refused(err)
 		return unauthorized(c)
 	}
-	h.m.body[routePayments].Observe(float64(len(body)))
+	h.m.payments.body.Observe(float64(len(body)))
 	ev, err := event.ParseRazorpay(body)
 	if errors.Is(err, event.ErrUnhandled) {
 		h.m.event(sourceRazorpay, ev.Event, outcomeIgnored)

@@ -36,8 +36,16 @@ type receiverMetrics struct {
 	handoff   *prometheus.HistogramVec // route, result
 	events    *prometheus.CounterVec   // source, type, outcome
 
-	unauthorized map[string]map[error]prometheus.Counter // route → reason → counter
-	body         map[string]prometheus.Observer          // route → body size
+	calls, payments routeMetrics // resolved at start for the hot paths
+}
+
+// routeMetrics are one route's counters of the hot paths.
+type routeMetrics struct {
+	unauthorized prometheus.Counter
+	missing      prometheus.Counter
+	malformed    prometheus.Counter
+	mismatch     prometheus.Counter
+	body         prometheus.Observer
 }
 
 func newMetrics(reg prometheus.Registerer) *receiverMetrics {
@@ -64,27 +72,32 @@ func newMetrics(reg prometheus.Registerer) *receiverMetrics {
 			Name: "zentrix_receiver_events_total",
 			Help: "Signed, parsed events by source, type and outcome (accepted, duplicate, ignored, unavailable, refused).",
 		}, []string{"source", "type", "outcome"}),
-		unauthorized: map[string]map[error]prometheus.Counter{},
-		body:         map[string]prometheus.Observer{},
 	}
 	reg.MustRegister(m.requests, m.sigFails, m.bodyBytes, m.handoff, m.events)
-	reasons := map[error]string{ErrSignatureMissing: "missing", ErrSignatureMalformed: "malformed", ErrSignatureMismatch: "mismatch"}
-	for _, route := range []string{routeCalls, routePayments} {
-		m.unauthorized[route] = map[error]prometheus.Counter{}
-		for err, reason := range reasons {
-			m.unauthorized[route][err] = m.sigFails.WithLabelValues(route, reason)
-		}
-		m.unauthorized[route][nil] = m.requests.WithLabelValues(route, outcomeUnauthorized, "401")
-		m.body[route] = m.bodyBytes.WithLabelValues(route)
-	}
+	m.calls, m.payments = m.route(routeCalls), m.route(routePayments)
 	return m
 }
 
-// refused counts a 401.
-func (m *receiverMetrics) refused(route string, reason error) {
-	m.unauthorized[route][nil].Inc()
-	if c, ok := m.unauthorized[route][reason]; ok {
-		c.Inc()
+func (m *receiverMetrics) route(route string) routeMetrics {
+	return routeMetrics{
+		unauthorized: m.requests.WithLabelValues(route, outcomeUnauthorized, "401"),
+		missing:      m.sigFails.WithLabelValues(route, "missing"),
+		malformed:    m.sigFails.WithLabelValues(route, "malformed"),
+		mismatch:     m.sigFails.WithLabelValues(route, "mismatch"),
+		body:         m.bodyBytes.WithLabelValues(route),
+	}
+}
+
+// refused counts a 401 and its reason.
+func (r *routeMetrics) refused(reason error) {
+	r.unauthorized.Inc()
+	switch reason {
+	case ErrSignatureMissing:
+		r.missing.Inc()
+	case ErrSignatureMalformed:
+		r.malformed.Inc()
+	default:
+		r.mismatch.Inc()
 	}
 }
 

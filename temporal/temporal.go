@@ -157,10 +157,17 @@ var SearchAttributes = []sdktemporal.SearchAttributeKey{
 	CallStatus, AgentID, Platform, SubscriptionStatus, PlanID, CustomerID, AccessState, PaymentResolution,
 }
 
-// DevServerFlags are the dev server's --search-attribute flags registering
-// every custom search attribute.
+// EagerActivities lets a worker run the activity its workflow task just
+// scheduled without another round trip through the server; off by default in
+// the server. The dev servers started here and the compose cluster turn it on.
+const EagerActivities = "system.enableActivityEagerExecution=true"
+
+// DevServerFlags are the dev server's flags for this project: eager activity
+// dispatch, and --search-attribute flags registering every custom search
+// attribute.
 func DevServerFlags() []string {
-	flags := make([]string, 0, 2*len(SearchAttributes))
+	flags := make([]string, 0, 2*len(SearchAttributes)+2)
+	flags = append(flags, "--dynamic-config-value", EagerActivities)
 	for _, key := range SearchAttributes {
 		flags = append(flags, "--search-attribute", key.GetName()+"="+key.GetValueType().String())
 	}

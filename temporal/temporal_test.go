@@ -11,7 +11,7 @@ import (
 func TestDevServerFlagsRegisterEveryAttributeAsKeyword(t *testing.T) {
 	flags := temporal.DevServerFlags()
 	want := []string{"CallStatus", "AgentId", "Platform", "SubscriptionStatus", "PlanId", "CustomerId", "AccessState", "PaymentResolution"}
-	if len(flags) != 2*len(want) {
+	if len(flags) != 2*len(want)+2 || !slices.Contains(flags, temporal.EagerActivities) {
 		t.Fatalf("flags = %v", flags)
 	}
 	for _, name := range want {

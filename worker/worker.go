@@ -28,26 +28,38 @@ func Register(r sdkworker.Registry, wf *workflows.Workflows, acts *activities.Ac
 	r.RegisterActivity(acts)
 }
 
+// Tuning holds the worker options chosen from measurement (see
+// docs/benchmarks.md); zero values keep the SDK's defaults.
+type Tuning struct {
+	WorkflowTaskPollers int `env:"WORKER_WORKFLOW_TASK_POLLERS, default=4"`
+	ActivityTaskPollers int `env:"WORKER_ACTIVITY_TASK_POLLERS, default=4"`
+}
+
 // New returns a worker for taskQueue with everything registered. Activities
 // that hand work to other workflows use c unless acts has a Notifier.
-func New(c client.Client, taskQueue string, wf *workflows.Workflows, acts *activities.Activities) sdkworker.Worker {
+func New(c client.Client, taskQueue string, wf *workflows.Workflows, acts *activities.Activities, tuning ...Tuning) sdkworker.Worker {
 	if acts.Notifier == nil {
 		acts.Notifier = Notifier{Client: c, TaskQueue: taskQueue}
 	}
-	w := sdkworker.New(c, taskQueue, sdkworker.Options{WorkerStopTimeout: stopTimeout})
+	opts := sdkworker.Options{WorkerStopTimeout: stopTimeout}
+	for _, t := range tuning {
+		opts.MaxConcurrentWorkflowTaskPollers = t.WorkflowTaskPollers
+		opts.MaxConcurrentActivityTaskPollers = t.ActivityTaskPollers
+	}
+	w := sdkworker.New(c, taskQueue, opts)
 	Register(w, wf, acts)
 	return w
 }
 
 // Run polls taskQueue until ctx is done, then stops gracefully. It returns
 // early with the error if the worker fails for good.
-func Run(ctx context.Context, c client.Client, taskQueue string, wf *workflows.Workflows, acts *activities.Activities) error {
+func Run(ctx context.Context, c client.Client, taskQueue string, wf *workflows.Workflows, acts *activities.Activities, tuning Tuning) error {
 	stop := make(chan any)
 	go func() {
 		<-ctx.Done()
 		close(stop)
 	}()
-	if err := New(c, taskQueue, wf, acts).Run(stop); err != nil {
+	if err := New(c, taskQueue, wf, acts, tuning).Run(stop); err != nil {
 		return fmt.Errorf("worker on %s: %w", taskQueue, err)
 	}
 	return nil

@@ -26,6 +26,7 @@ import (
 	"github.com/zentrix/webhooks/loadgen"
 	"github.com/zentrix/webhooks/receiver"
 	"github.com/zentrix/webhooks/store"
+	"github.com/zentrix/webhooks/worker"
 	"github.com/zentrix/webhooks/workflows"
 )
 
@@ -232,49 +233,78 @@ func hugeBody(base string) (hugeRow, error) {
 	}
 }
 
+// drainTunings are the worker options the drain arm compares; the last one
+// (worker.Tuning's defaults) stays running for the memory arm.
+var drainTunings = []worker.Tuning{
+	{WorkflowTaskPollers: 2, ActivityTaskPollers: 2}, // the SDK's defaults
+	{WorkflowTaskPollers: 8, ActivityTaskPollers: 8},
+	{WorkflowTaskPollers: 4, ActivityTaskPollers: 4}, // the worker's defaults
+}
+
 // drainArm: a backlog of events across many calls and subscriptions, queued
 // with no worker running, then drained by one worker to the end of its
-// activities (rows in the store).
+// activities (rows in the store), once per tuning.
 func drainArm(ctx context.Context, env *benchEnv, opts options, r *report) error {
+	tunings := drainTunings
+	if opts.quick {
+		tunings = tunings[len(tunings)-1:]
+	}
+	for k, tuning := range tunings {
+		if env.worker != nil {
+			env.worker.stop()
+		}
+		env.drainQueue = fmt.Sprintf("%s-%d", drainQueue, k)
+		row, err := drainOnce(ctx, env, opts, k, tuning)
+		if err != nil {
+			return err
+		}
+		r.drain = append(r.drain, row)
+	}
+	return nil
+}
+
+func drainOnce(ctx context.Context, env *benchEnv, opts options, k int, tuning worker.Tuning) (drainRow, error) {
 	var backlog []delivery
 	now := time.Now()
 	for i := range opts.drainCalls {
-		id := fmt.Sprintf("call_drain_%d", i)
+		id := fmt.Sprintf("call_drain%d_%d", k, i)
 		for _, ev := range []string{event.CallStarted, event.CallEnded} {
 			body := sample.Call(ev, sample.CallFields{CallID: id, Time: now})
 			backlog = append(backlog, delivery{receiver.CallsPath, body, nil})
 		}
-		body := sample.Subscription("subscription.charged", sample.SubscriptionFields{ID: fmt.Sprintf("sub_drain_%d", i), EventTime: now},
-			&sample.PaymentFields{ID: fmt.Sprintf("pay_drain_%d", i)})
-		backlog = append(backlog, delivery{receiver.PaymentsPath, body, map[string]string{receiver.HeaderRazorpayEventID: fmt.Sprintf("evt_drain_%d", i)}})
+		body := sample.Subscription("subscription.charged", sample.SubscriptionFields{ID: fmt.Sprintf("sub_drain%d_%d", k, i), EventTime: now},
+			&sample.PaymentFields{ID: fmt.Sprintf("pay_drain%d_%d", k, i)})
+		backlog = append(backlog, delivery{receiver.PaymentsPath, body, map[string]string{receiver.HeaderRazorpayEventID: fmt.Sprintf("evt_drain%d_%d", k, i)}})
 	}
 	fill := loadgen.RunClosed(ctx, loadgen.Closed{Concurrency: 32, Requests: len(backlog)}, func(ctx context.Context, i int) error {
-		return signalWithStart(ctx, env.client, drainQueue, backlog[i])
+		return signalWithStart(ctx, env.client, env.drainQueue, backlog[i])
 	})
 	if err := failures(fill); err != nil {
-		return fmt.Errorf("fill the backlog: %w", err)
+		return drainRow{}, fmt.Errorf("fill the backlog: %w", err)
 	}
 	metricsAddr, err := freeAddr()
 	if err != nil {
-		return err
+		return drainRow{}, err
 	}
 	start := time.Now()
 	env.worker, err = env.start("worker", filepath.Join(env.dir, "worker"), nil,
-		"TEMPORAL_ADDRESS="+env.server.FrontendHostPort(), "TEMPORAL_TASK_QUEUE="+drainQueue,
+		"TEMPORAL_ADDRESS="+env.server.FrontendHostPort(), "TEMPORAL_TASK_QUEUE="+env.drainQueue,
 		"DATABASE_URL=sqlite:"+env.workerDB, "METRICS_ADDR="+metricsAddr, "LOG_LEVEL=error",
-		"CALL_LINGER=1h", "SUBSCRIPTION_LINGER=1h")
+		"CALL_LINGER=1h", "SUBSCRIPTION_LINGER=1h",
+		fmt.Sprintf("WORKER_WORKFLOW_TASK_POLLERS=%d", tuning.WorkflowTaskPollers),
+		fmt.Sprintf("WORKER_ACTIVITY_TASK_POLLERS=%d", tuning.ActivityTaskPollers))
 	if err != nil {
-		return err
+		return drainRow{}, err
 	}
 	if err := waitHTTP(ctx, "http://"+metricsAddr+"/healthz"); err != nil {
-		return err
+		return drainRow{}, err
 	}
-	if err := waitRows(ctx, env.workerDB, len(backlog), 10*time.Minute); err != nil {
-		return err
+	env.rows += len(backlog)
+	if err := waitRows(ctx, env.workerDB, env.rows, 10*time.Minute); err != nil {
+		return drainRow{}, err
 	}
 	elapsed := time.Since(start)
-	r.drain = drainRow{events: len(backlog), elapsed: elapsed, rate: float64(len(backlog)) / elapsed.Seconds(), fillRate: fill.Throughput}
-	return nil
+	return drainRow{tuning: tuning, events: len(backlog), elapsed: elapsed, rate: float64(len(backlog)) / elapsed.Seconds()}, nil
 }
 
 // waitRows waits until the store holds n webhook_events rows.
@@ -399,23 +429,24 @@ func memoryArm(ctx context.Context, env *benchEnv, opts options, r *report) erro
 	if err != nil {
 		return err
 	}
-	rows := 3 * opts.drainCalls
 	now := time.Now()
 	fill := loadgen.RunClosed(ctx, loadgen.Closed{Concurrency: 32, Requests: opts.memCalls}, func(ctx context.Context, i int) error {
 		body := sample.Call(event.CallStarted, sample.CallFields{CallID: fmt.Sprintf("call_open_%d", i), Time: now})
-		return signalWithStart(ctx, env.client, drainQueue, delivery{receiver.CallsPath, body, nil})
+		return signalWithStart(ctx, env.client, env.drainQueue, delivery{receiver.CallsPath, body, nil})
 	})
 	if err := failures(fill); err != nil {
 		return err
 	}
-	if err := waitRows(ctx, env.workerDB, rows+opts.memCalls, 30*time.Minute); err != nil {
+	env.rows += opts.memCalls
+	if err := waitRows(ctx, env.workerDB, env.rows, 30*time.Minute); err != nil {
 		return err
 	}
 	after, err := env.worker.rss()
 	if err != nil {
 		return err
 	}
-	r.memory = append(r.memory, memRow{what: fmt.Sprintf("worker, %d → %d open call workflows", 2*opts.drainCalls, 2*opts.drainCalls+opts.memCalls),
+	open := opts.drainCalls // the last drain's calls and subscriptions linger, open
+	r.memory = append(r.memory, memRow{what: fmt.Sprintf("worker, %d → %d open workflows", 2*open, 2*open+opts.memCalls),
 		before: before, after: after})
 	return nil
 }

@@ -42,6 +42,8 @@ type benchEnv struct {
 	bareURL     string
 	worker      *proc // started by the drain arm
 	workerDB    string
+	drainQueue  string // the task queue of the running worker
+	rows        int    // webhook_events rows the worker should have written so far
 	procs       []*proc
 }
 

@@ -34,6 +34,7 @@ type config struct {
 	Log         service.LogConfig
 	Temporal    temporal.Config
 	Workflows   workflows.Config
+	Tuning      worker.Tuning
 	DatabaseURL temporal.Secret `env:"DATABASE_URL, default=sqlite:.data/zentrix.db"`
 	MetricsAddr string          `env:"METRICS_ADDR, default=:9090"`
 	Razorpay    razorpayConfig
@@ -102,7 +103,7 @@ func run(ctx context.Context) error {
 	}
 	logger.Info("worker polling", "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace,
 		"task_queue", cfg.Temporal.TaskQueue, "razorpay_api", acts.Razorpay.Configured())
-	err = worker.Run(ctx, c, cfg.Temporal.TaskQueue, workflows.New(cfg.Workflows), acts)
+	err = worker.Run(ctx, c, cfg.Temporal.TaskQueue, workflows.New(cfg.Workflows), acts, cfg.Tuning)
 	logger.Info("worker stopped")
 	return err
 }
