@@ -98,22 +98,31 @@ func signalWithStart(ctx context.Context, c client.Client, queue string, d deliv
 // ingestArm: the receiver under load against the bare SDK doing the same
 // SignalWithStart calls, interleaved round by round.
 func ingestArm(ctx context.Context, env *benchEnv, opts options, r *report) error {
+	serverPID, err := env.serverPID()
+	if err != nil {
+		return err
+	}
 	for _, c := range []int{1, 16, 64} {
 		n := opts.ingest[c]
 		poster := loadgen.NewPoster(c, 10*time.Second)
 		var ours, bare []loadgen.Result
+		var bareCPU float64 // the dev server's CPU seconds in the bare arm
 		for round := range opts.rounds {
 			ds := deliveries(fmt.Sprintf("in%dr%dx", c, round), n)
 			ours = append(ours, loadgen.RunClosed(ctx, loadgen.Closed{Concurrency: c, Requests: n}, func(ctx context.Context, i int) error {
 				return poster.Post(ctx, env.receiverURL+ds[i].path, ds[i].body, ds[i].headers, 202)
 			}))
+			mid, _ := cpuSeconds(serverPID)
 			bs := deliveries(fmt.Sprintf("in%dr%dy", c, round), n)
 			bare = append(bare, loadgen.RunClosed(ctx, loadgen.Closed{Concurrency: c, Requests: n}, func(ctx context.Context, i int) error {
 				ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 				defer cancel()
 				return signalWithStart(ctx, env.client, ingestQueue, bs[i])
 			}))
+			after, _ := cpuSeconds(serverPID)
+			bareCPU += after - mid
 		}
+		r.serverCPUPerIngest = bareCPU / float64(n*opts.rounds)
 		poster.Close()
 		o, b := loadgen.Median(ours), loadgen.Median(bare)
 		if err := failures(o, b); err != nil {
@@ -121,6 +130,36 @@ func ingestArm(ctx context.Context, env *benchEnv, opts options, r *report) erro
 		}
 		r.ingest = append(r.ingest, ingestRow{concurrency: c, requests: n, ours: o, bare: b})
 	}
+	return openIngest(ctx, env, opts, r)
+}
+
+// openIngest offers both paths the same fixed arrival rate, 70% of what the
+// bare SDK sustained at concurrency 64, so their latencies under one load are
+// compared without coordinated omission.
+func openIngest(ctx context.Context, env *benchEnv, opts options, r *report) error {
+	last := r.ingest[len(r.ingest)-1]
+	rate := 0.7 * last.bare.Throughput
+	n := max(10, int(rate*opts.openSeconds))
+	poster := loadgen.NewPoster(256, 10*time.Second)
+	defer poster.Close()
+	var ours, bare []loadgen.Result
+	for round := range opts.rounds {
+		ds := deliveries(fmt.Sprintf("op%dx", round), n)
+		ours = append(ours, loadgen.RunOpen(ctx, loadgen.Open{Rate: rate, Requests: n, MaxInFlight: 256}, func(ctx context.Context, i int) error {
+			return poster.Post(ctx, env.receiverURL+ds[i].path, ds[i].body, ds[i].headers, 202)
+		}))
+		bs := deliveries(fmt.Sprintf("op%dy", round), n)
+		bare = append(bare, loadgen.RunOpen(ctx, loadgen.Open{Rate: rate, Requests: n, MaxInFlight: 256}, func(ctx context.Context, i int) error {
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			return signalWithStart(ctx, env.client, ingestQueue, bs[i])
+		}))
+	}
+	o, b := loadgen.Median(ours), loadgen.Median(bare)
+	if err := failures(o, b); err != nil {
+		return fmt.Errorf("open loop: %w", err)
+	}
+	r.open = openRow{rate: rate, requests: n, ours: o, bare: b}
 	return nil
 }
 
@@ -286,6 +325,11 @@ func drainOnce(ctx context.Context, env *benchEnv, opts options, k int, tuning w
 	if err != nil {
 		return drainRow{}, err
 	}
+	serverPID, err := env.serverPID()
+	if err != nil {
+		return drainRow{}, err
+	}
+	serverCPU, _ := cpuSeconds(serverPID)
 	start := time.Now()
 	env.worker, err = env.start("worker", filepath.Join(env.dir, "worker"), nil,
 		"TEMPORAL_ADDRESS="+env.server.FrontendHostPort(), "TEMPORAL_TASK_QUEUE="+env.drainQueue,
@@ -304,7 +348,10 @@ func drainOnce(ctx context.Context, env *benchEnv, opts options, k int, tuning w
 		return drainRow{}, err
 	}
 	elapsed := time.Since(start)
-	return drainRow{tuning: tuning, events: len(backlog), elapsed: elapsed, rate: float64(len(backlog)) / elapsed.Seconds()}, nil
+	serverAfter, _ := cpuSeconds(serverPID)
+	workerCPU, _ := cpuSeconds(env.worker.cmd.Process.Pid)
+	return drainRow{tuning: tuning, events: len(backlog), elapsed: elapsed, rate: float64(len(backlog)) / elapsed.Seconds(),
+		serverCPU: serverAfter - serverCPU, workerCPU: workerCPU}, nil
 }
 
 // waitRows waits until the store holds n webhook_events rows.

@@ -226,3 +226,39 @@ func machine() string {
 	_ = host
 	return fmt.Sprintf("%s, %d CPUs", cpu, numCPU())
 }
+
+// cpuSeconds is the CPU time (user + system) a process has used, from /proc.
+func cpuSeconds(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	utime, _ := strconv.ParseFloat(fields[11], 64)
+	stime, _ := strconv.ParseFloat(fields[12], 64)
+	return (utime + stime) / 100, nil // clock ticks; USER_HZ is 100 on Linux
+}
+
+// serverPID finds the dev server's process by its database file.
+func (e *benchEnv) serverPID() (int, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	db := filepath.Join(e.dir, "temporal.db")
+	for _, entry := range entries {
+		pid, err := strconv.Atoi(entry.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err == nil && strings.Contains(string(cmdline), db) {
+			return pid, nil
+		}
+	}
+	return 0, fmt.Errorf("dev server process not found")
+}

@@ -37,13 +37,14 @@ type options struct {
 	drainCalls  int           // calls (2 events each) and subscriptions (1 event) in the backlog
 	memConns    int
 	memCalls    int
+	openSeconds float64 // length of each open-loop round
 }
 
 func fullOptions() options {
 	return options{
 		out: "docs/benchmarks.md", temporalCLI: "bin/temporal", rounds: 3,
-		ingest: map[int]int{1: 60, 16: 300, 64: 400}, forged: 3 * time.Second,
-		drainCalls: 400, memConns: 1000, memCalls: 10000,
+		ingest: map[int]int{1: 200, 16: 400, 64: 600}, forged: 3 * time.Second,
+		drainCalls: 400, memConns: 1000, memCalls: 10000, openSeconds: 5,
 	}
 }
 
@@ -51,7 +52,7 @@ func quickOptions() options {
 	return options{
 		quick: true, temporalCLI: "bin/temporal", rounds: 1,
 		ingest: map[int]int{1: 4, 16: 16, 64: 64}, forged: 300 * time.Millisecond,
-		drainCalls: 10, memConns: 50, memCalls: 20,
+		drainCalls: 10, memConns: 50, memCalls: 20, openSeconds: 0.2,
 	}
 }
 

@@ -15,6 +15,12 @@ type ingestRow struct {
 	ours, bare            loadgen.Result
 }
 
+type openRow struct {
+	rate       float64
+	requests   int
+	ours, bare loadgen.Result
+}
+
 type forgedRow struct {
 	tool       string
 	ours, bare float64
@@ -27,10 +33,11 @@ type hugeRow struct {
 }
 
 type drainRow struct {
-	tuning  worker.Tuning
-	events  int
-	elapsed time.Duration
-	rate    float64
+	tuning               worker.Tuning
+	events               int
+	elapsed              time.Duration
+	rate                 float64
+	serverCPU, workerCPU float64 // CPU seconds used during the drain
 }
 
 type microRow struct {
@@ -49,11 +56,15 @@ type report struct {
 	machine string
 	elapsed time.Duration
 	ingest  []ingestRow
-	forged  forgedRow
-	huge    hugeRow
-	drain   []drainRow
-	micro   []microRow
-	memory  []memRow
+	// serverCPUPerIngest is the dev server's CPU seconds per SignalWithStart
+	// (bare arm, last concurrency): the yardstick of the drain's cost.
+	serverCPUPerIngest float64
+	open               openRow
+	forged             forgedRow
+	huge               hugeRow
+	drain              []drainRow
+	micro              []microRow
+	memory             []memRow
 }
 
 // Targets of the benchmark issue.
@@ -93,6 +104,16 @@ func (r *report) markdown(opts options) string {
 			ms(row.bare.Latency.P50), ms(row.bare.Latency.P99), ms(gap), verdict(ratio >= targetIngestRatio && gap <= targetIngestP50))
 	}
 
+	fmt.Fprintf(&b, "\nOpen loop: both offered %.0f arrivals/s (70%% of the bare SDK's closed-loop rate at 64), %d requests a round, latency counted from each request's scheduled time.\n\n", r.open.rate, r.open.requests)
+	b.WriteString("| path | completed /s | p50 | p90 | p99 | max |\n|---|---|---|---|---|---|\n")
+	for _, row := range []struct {
+		name string
+		res  loadgen.Result
+	}{{"receiver", r.open.ours}, {"bare SDK", r.open.bare}} {
+		fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %s |\n", row.name, row.res.Throughput, ms(row.res.Latency.P50),
+			ms(row.res.Latency.P90), ms(row.res.Latency.P99), ms(row.res.Latency.Max))
+	}
+
 	b.WriteString("\n## 2. Forged requests\n\n")
 	fr := loadgen.Ratio(r.forged.ours, r.forged.bare)
 	fmt.Fprintf(&b, "A body with a wrong signature against a Fiber handler that only answers 200 (same settings, same body), with %s.\n\n", r.forged.tool)
@@ -107,11 +128,14 @@ func (r *report) markdown(opts options) string {
 		ingest = r.ingest[n-1].ours.Throughput
 	}
 	b.WriteString("Per worker tuning, a fresh backlog of events (a third calls started, a third calls ended, a third subscriptions charged) queued with no worker, then drained by one worker to the end of its activities (rows in SQLite), with eager activity dispatch on.\n\n")
-	b.WriteString("| workflow / activity task pollers | events | drained in | worker events/s | receiver ingest /s (c=64) | ratio | target (≥ 1.0) |\n|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "The dev server spent %.1f ms of CPU per ingested event (SignalWithStart, arm 1 at 64) and the CPU time in the last columns per drained event: each drained event is a workflow task, an activity and a second workflow task on the server.\n\n", 1000*r.serverCPUPerIngest)
+	b.WriteString("| workflow / activity task pollers | events | drained in | worker events/s | receiver ingest /s (c=64) | ratio | target (≥ 1.0) | dev server CPU | worker CPU | server CPU per event |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, d := range r.drain {
 		dr := loadgen.Ratio(d.rate, ingest)
-		fmt.Fprintf(&b, "| %d / %d | %d | %s | %.0f | %.0f | %.2f | %s |\n", d.tuning.WorkflowTaskPollers, d.tuning.ActivityTaskPollers,
-			d.events, d.elapsed.Round(time.Millisecond), d.rate, ingest, dr, verdict(dr >= targetDrainRatio))
+		fmt.Fprintf(&b, "| %d / %d | %d | %s | %.0f | %.0f | %.2f | %s | %.1f s (%.0f%%) | %.1f s (%.0f%%) | %.1f ms |\n", d.tuning.WorkflowTaskPollers, d.tuning.ActivityTaskPollers,
+			d.events, d.elapsed.Round(time.Millisecond), d.rate, ingest, dr, verdict(dr >= targetDrainRatio),
+			d.serverCPU, 100*d.serverCPU/d.elapsed.Seconds(), d.workerCPU, 100*d.workerCPU/d.elapsed.Seconds(),
+			1000*d.serverCPU/float64(d.events))
 	}
 
 	b.WriteString("\n## 4. Verification and parsing\n\n")
