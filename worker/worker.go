@@ -31,8 +31,8 @@ func Register(r sdkworker.Registry, wf *workflows.Workflows, acts *activities.Ac
 // Tuning holds the worker options chosen from measurement (see
 // docs/benchmarks.md); zero values keep the SDK's defaults.
 type Tuning struct {
-	WorkflowTaskPollers int `env:"WORKER_WORKFLOW_TASK_POLLERS, default=4"`
-	ActivityTaskPollers int `env:"WORKER_ACTIVITY_TASK_POLLERS, default=4"`
+	WorkflowTaskPollers int `env:"WORKER_WORKFLOW_TASK_POLLERS, default=8"`
+	ActivityTaskPollers int `env:"WORKER_ACTIVITY_TASK_POLLERS, default=8"`
 }
 
 // New returns a worker for taskQueue with everything registered. Activities

@@ -276,8 +276,8 @@ func hugeBody(base string) (hugeRow, error) {
 // (worker.Tuning's defaults) stays running for the memory arm.
 var drainTunings = []worker.Tuning{
 	{WorkflowTaskPollers: 2, ActivityTaskPollers: 2}, // the SDK's defaults
-	{WorkflowTaskPollers: 8, ActivityTaskPollers: 8},
-	{WorkflowTaskPollers: 4, ActivityTaskPollers: 4}, // the worker's defaults
+	{WorkflowTaskPollers: 4, ActivityTaskPollers: 4},
+	{WorkflowTaskPollers: 8, ActivityTaskPollers: 8}, // the worker's defaults, from these measurements
 }
 
 // drainArm: a backlog of events across many calls and subscriptions, queued
