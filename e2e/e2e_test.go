@@ -90,10 +90,15 @@ func temporalCLI(t testing.TB) string {
 }
 
 // options vary a system from the defaults: SQLite in a temporary directory,
-// and payments that linger one second.
+// payments that linger one second, warnings on stderr.
 type options struct {
 	databaseURL string
 	workflows   *workflows.Config
+	// logs, when set, receives every log line of the worker, the receiver and
+	// their Temporal clients as JSON, debug level and up.
+	logs io.Writer
+	// receiverConfig, when set, adjusts the receiver's configuration.
+	receiverConfig func(*receiver.Config)
 }
 
 func start(t *testing.T, opts options) *system {
@@ -101,6 +106,9 @@ func start(t *testing.T, opts options) *system {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if opts.logs != nil {
+		logger = slog.New(slog.NewJSONHandler(opts.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 
 	server, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath:  temporalCLI(t),
@@ -150,13 +158,17 @@ func start(t *testing.T, opts options) *system {
 		t.Fatal(err)
 	}
 	t.Cleanup(rc.Close)
-	app := receiver.New(receiver.Config{
+	rcfg := receiver.Config{
 		CallSecrets:     receiver.Secrets{[]byte(callSecret)},
 		RazorpaySecrets: receiver.Secrets{[]byte(razorpaySecret)},
 		BodyLimit:       1 << 20,
 		HandoffTimeout:  2 * time.Second,
 		TaskQueue:       taskQueue,
-	}, rc, logger)
+	}
+	if opts.receiverConfig != nil {
+		opts.receiverConfig(&rcfg)
+	}
+	app := receiver.New(rcfg, rc, logger)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,13 @@ type Config struct {
 	// HandoffTimeout bounds SignalWithStart: past it the sender gets 503 and
 	// retries. Senders give up on a delivery after 5 s.
 	HandoffTimeout time.Duration `env:"HANDOFF_TIMEOUT, default=2s"`
+	// ReadTimeout bounds reading a whole request (headers and body),
+	// WriteTimeout writing its response, IdleTimeout how long a keep-alive
+	// connection may wait for its next request. Zero means the built-in
+	// default (10s, 10s, 60s).
+	ReadTimeout  time.Duration `env:"HTTP_READ_TIMEOUT, default=10s"`
+	WriteTimeout time.Duration `env:"HTTP_WRITE_TIMEOUT, default=10s"`
+	IdleTimeout  time.Duration `env:"HTTP_IDLE_TIMEOUT, default=60s"`
 	// TaskQueue is where new workflows are started; main sets it from
 	// TEMPORAL_TASK_QUEUE (workflows.DefaultTaskQueue when empty).
 	TaskQueue string
@@ -40,6 +47,14 @@ func (c Config) Validate() error {
 	}
 	if c.HandoffTimeout <= 0 || c.HandoffTimeout >= 5*time.Second {
 		errs = append(errs, errors.New("HANDOFF_TIMEOUT must be between 0 and 5s, the senders' deadline"))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"HTTP_READ_TIMEOUT", c.ReadTimeout}, {"HTTP_WRITE_TIMEOUT", c.WriteTimeout}, {"HTTP_IDLE_TIMEOUT", c.IdleTimeout}} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("%s must not be negative", d.name))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -34,10 +34,10 @@ const (
 	HeaderRazorpayEventID   = "x-razorpay-event-id"
 )
 
-// HTTP server timeouts. They bound slow or stuck clients; a well-behaved
-// delivery finishes far inside them, its hand-off bounded by HandoffTimeout
-// to stay within the senders' 5 s budget. Idle keep-alive connections are
-// closed after a minute.
+// Default HTTP server timeouts, used where Config leaves one zero. They bound
+// slow or stuck clients; a well-behaved delivery finishes far inside them, its
+// hand-off bounded by HandoffTimeout to stay within the senders' 5 s budget.
+// Idle keep-alive connections are closed after a minute.
 const (
 	readTimeout  = 10 * time.Second
 	writeTimeout = 10 * time.Second
@@ -72,9 +72,9 @@ func New(cfg Config, tc Temporal, logger *slog.Logger) *fiber.App {
 	app := fiber.New(fiber.Config{
 		AppName:               "zentrix-receiver",
 		BodyLimit:             int(cfg.BodyLimit),
-		ReadTimeout:           readTimeout,
-		WriteTimeout:          writeTimeout,
-		IdleTimeout:           idleTimeout,
+		ReadTimeout:           orDefault(cfg.ReadTimeout, readTimeout),
+		WriteTimeout:          orDefault(cfg.WriteTimeout, writeTimeout),
+		IdleTimeout:           orDefault(cfg.IdleTimeout, idleTimeout),
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler(logger, h.m),
 	})
@@ -85,6 +85,14 @@ func New(cfg Config, tc Temporal, logger *slog.Logger) *fiber.App {
 	app.Get("/readyz", h.ready)
 	app.Get("/metrics", adaptor.HTTPHandler(metrics.Handler(registry)))
 	return app
+}
+
+// orDefault is d, or def when d is not positive.
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
 }
 
 // Serve runs app on ln until ctx is done, then stops taking connections and
