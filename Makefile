@@ -38,6 +38,11 @@ test: $(BIN)/temporal ## every test: unit, workflow, receiver, store (SQLite and
 	$(GO) test -run='^$$' -fuzz='^FuzzParseCall$$' -fuzztime=$(FUZZTIME) ./event
 	$(GO) test -run='^$$' -fuzz='^FuzzParseRazorpay$$' -fuzztime=$(FUZZTIME) ./event
 	$(GO) run ./cmd/bench -quick -temporal $(BIN)/temporal
+	$(GO) test -tags chaos -run '^TestChaosSmoke$$' -count=1 ./chaos
+
+.PHONY: chaos
+chaos: $(BIN)/temporal ## fault suite: kills, outages, duplicates, disorder against real processes; prints the figures (~3 min)
+	$(GO) test -tags chaos -run '^TestChaos$$' -count=1 -timeout 20m -v ./chaos
 
 .PHONY: lint
 lint: ## gofmt and go vet

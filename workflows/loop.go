@@ -14,7 +14,9 @@ import (
 // outage delays events, it never loses them. A write the database rejects for
 // its data fails at once (activities.ErrTypeRejected).
 var storeActivity = workflow.ActivityOptions{
-	StartToCloseTimeout: 30 * time.Second,
+	// A write takes milliseconds; an attempt lost with a crashed worker is
+	// retried elsewhere after this long.
+	StartToCloseTimeout: 10 * time.Second,
 	RetryPolicy: &sdktemporal.RetryPolicy{
 		InitialInterval:        time.Second,
 		BackoffCoefficient:     2,
