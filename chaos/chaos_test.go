@@ -110,13 +110,17 @@ func scenarios(seed uint64) []scenario {
 			retriesActivities: true,
 			fault: atProgress(func(ctx context.Context, c *cluster, l *ledger) (faultReport, error) {
 				before := l.accepted.Load()
-				w, err := c.pg.down(ctx, 15*time.Second)
+				w, err := c.pg.down(ctx, dbOutage)
 				return faultReport{note: fmt.Sprintf("PostgreSQL database refused and cut connections for %s; %d events accepted meanwhile",
 					w.length(), l.accepted.Load()-before)}, err
 			}),
 		},
 	}
 }
+
+// dbOutage is how long the database refuses connections: a minute, as
+// asked of the suite; activities back off up to a minute between attempts.
+const dbOutage = time.Minute
 
 // The slow link: a delay above the receiver's hand-off deadline.
 const (
