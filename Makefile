@@ -1,6 +1,7 @@
 # Zentrix webhook processor. `make run` starts everything, `make test` tests everything.
 
 TEMPORAL_CLI_VERSION := v1.5.1
+TEMPORAL_SERVER_VERSION := v1.29.1
 BIN := $(CURDIR)/bin
 GO ?= go
 FUZZTIME ?= 5s
@@ -17,8 +18,29 @@ temporal: $(BIN)/temporal ## the Temporal CLI and dev server (built from the Go 
 $(BIN)/temporal:
 	GOBIN=$(BIN) $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
 
+.PHONY: cluster-bin
+cluster-bin: $(BIN)/temporal-server $(BIN)/temporal-sql-tool ## the real Temporal server and its SQL tool (~2.5 min the first time)
+
+# go install names them server and sql; they are built in a directory of
+# their own and renamed.
+$(BIN)/temporal-server:
+	tmp=$$(mktemp -d) && GOBIN=$$tmp $(GO) install go.temporal.io/server/cmd/server@$(TEMPORAL_SERVER_VERSION) && \
+		mkdir -p $(BIN) && mv $$tmp/server $@ && rmdir $$tmp
+
+$(BIN)/temporal-sql-tool:
+	tmp=$$(mktemp -d) && GOBIN=$$tmp $(GO) install go.temporal.io/server/cmd/tools/sql@$(TEMPORAL_SERVER_VERSION) && \
+		mkdir -p $(BIN) && mv $$tmp/sql $@ && rmdir $$tmp
+
+.PHONY: cluster
+cluster: cluster-bin build ## Temporal cluster on the local PostgreSQL (4 services), 2 receivers, 2 workers, in the background
+	$(BIN)/cluster up
+
+.PHONY: cluster-down
+cluster-down: ## stop what make cluster started (keeps its databases; bin/cluster down -drop drops them)
+	$(GO) run ./cmd/cluster down
+
 .PHONY: build
-build: ## build bin/receiver, bin/worker and bin/dev
+build: ## build bin/receiver, bin/worker, bin/dev and bin/cluster
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 .PHONY: run
@@ -30,7 +52,7 @@ demo: ## play a call and a subscription's life against a running `make run`, che
 	$(GO) run ./cmd/send demo
 
 .PHONY: test
-test: $(BIN)/temporal ## every test: unit, workflow, receiver, store (SQLite and PostgreSQL), end-to-end, fuzz seeds
+test: $(BIN)/temporal cluster-bin ## every test: unit, workflow, receiver, store (SQLite and PostgreSQL), end-to-end, fuzz seeds
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	$(GO) test -race -count=1 ./...
@@ -58,6 +80,6 @@ bench-pragmas: $(BIN)/temporal ## the dev server's SQLite journal against WAL (w
 	$(GO) test -run='^$$' -bench=DevServerPragmas -benchtime=400x ./e2e
 
 .PHONY: clean
-clean: ## remove built binaries (keeps bin/temporal) and local data
-	rm -f $(BIN)/receiver $(BIN)/worker $(BIN)/dev
+clean: ## remove built binaries (keeps the Temporal ones) and local data
+	rm -f $(BIN)/receiver $(BIN)/worker $(BIN)/dev $(BIN)/cluster $(BIN)/send $(BIN)/bench
 	rm -rf .data

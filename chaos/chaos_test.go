@@ -5,6 +5,7 @@ package chaos_test
 import (
 	"context"
 	"fmt"
+	"github.com/zentrix/webhooks/internal/proc"
 	"io"
 	"os"
 	"strings"
@@ -93,11 +94,11 @@ func scenarios(seed uint64) []scenario {
 			name:    "7-slow-temporal",
 			cluster: clusterOptions{slowLink: true, receiverEnv: []string{"HANDOFF_TIMEOUT=" + slowHandoff.String()}},
 			fault: atProgress(func(ctx context.Context, c *cluster, l *ledger) (faultReport, error) {
-				c.link.setDelay(slowDelay)
+				c.link.SetDelay(slowDelay)
 				w := window{from: time.Now()}
-				err := sleep(ctx, 8*time.Second)
+				err := proc.Sleep(ctx, 8*time.Second)
 				w.to = time.Now()
-				c.link.setDelay(0)
+				c.link.SetDelay(0)
 				return faultReport{note: fmt.Sprintf("%s added each way for %s, hand-off deadline %s", slowDelay, w.length(), slowHandoff),
 					no2xx: []window{w.after(slowHandoff + margin)}}, err
 			}),

@@ -3,19 +3,16 @@
 package chaos_test
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -25,6 +22,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 	_ "modernc.org/sqlite" // the "sqlite" driver, to lock the store
 
+	"github.com/zentrix/webhooks/internal/proc"
 	"github.com/zentrix/webhooks/store"
 	"github.com/zentrix/webhooks/temporal"
 )
@@ -37,7 +35,6 @@ const (
 
 const (
 	readyWait = 90 * time.Second // for a process to come up
-	stopWait  = 15 * time.Second // for a process to stop on SIGTERM before it is killed
 )
 
 // clusterOptions vary a cluster from one dev server, one worker and one
@@ -63,11 +60,11 @@ type cluster struct {
 	hostPort    string // the dev server's frontend
 	databaseURL string
 	sqlitePath  string // the store's file, unless on PostgreSQL
-	server      *process
-	workers     []*process
-	receivers   []*process
+	server      *proc.Process
+	workers     []*proc.Process
+	receivers   []*proc.Process
 	urls        []string // the receivers' base URLs
-	link        *delayProxy
+	link        *proc.Link
 	pg          *pgDatabase
 	client      client.Client // for state queries
 }
@@ -92,18 +89,18 @@ func newCluster(t *testing.T, opts clusterOptions) *cluster {
 	defer cancel()
 	c.hostPort = freeAddr(t)
 	_, port, _ := net.SplitHostPort(c.hostPort)
-	c.server = &process{
-		name: "temporal",
-		path: cli,
-		args: append([]string{"server", "start-dev", "--ip", "127.0.0.1", "--port", port, "--headless",
+	c.server = &proc.Process{
+		Name: "temporal",
+		Path: cli,
+		Args: append([]string{"server", "start-dev", "--ip", "127.0.0.1", "--port", port, "--headless",
 			"--db-filename", filepath.Join(c.dir, "temporal.db"),
 			"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
 			"--log-level", "error",
 		}, temporal.DevServerFlags()...),
-		log:   filepath.Join(c.dir, "temporal.log"),
-		ready: func(ctx context.Context) error { return pingTemporal(ctx, c.hostPort) },
+		Log:   filepath.Join(c.dir, "temporal.log"),
+		Ready: func(ctx context.Context) error { return pingTemporal(ctx, c.hostPort) },
 	}
-	if err := c.server.startReady(ctx); err != nil {
+	if err := c.server.StartReady(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var err error
@@ -114,18 +111,18 @@ func newCluster(t *testing.T, opts clusterOptions) *cluster {
 
 	for i := range opts.workers {
 		metricsAddr := freeAddr(t)
-		w := &process{
-			name: fmt.Sprintf("worker-%d", i+1),
-			path: filepath.Join(bin, "worker"),
-			env: []string{"TEMPORAL_ADDRESS=" + c.hostPort, "DATABASE_URL=" + c.databaseURL,
+		w := &proc.Process{
+			Name: fmt.Sprintf("worker-%d", i+1),
+			Path: filepath.Join(bin, "worker"),
+			Env: []string{"TEMPORAL_ADDRESS=" + c.hostPort, "DATABASE_URL=" + c.databaseURL,
 				"METRICS_ADDR=" + metricsAddr, "LOG_LEVEL=warn",
 				// Workflows stay open through the test, so that their state
 				// can be queried at the end.
 				"CALL_LINGER=1h", "SUBSCRIPTION_LINGER=1h", "PAYMENT_LINGER=1h"},
-			log:   filepath.Join(c.dir, fmt.Sprintf("worker-%d.log", i+1)),
-			ready: func(ctx context.Context) error { return httpOK(ctx, "http://"+metricsAddr+"/healthz") },
+			Log:   filepath.Join(c.dir, fmt.Sprintf("worker-%d.log", i+1)),
+			Ready: func(ctx context.Context) error { return proc.HTTPOK(ctx, "http://"+metricsAddr+"/healthz") },
 		}
-		if err := w.startReady(ctx); err != nil {
+		if err := w.StartReady(ctx); err != nil {
 			t.Fatal(err)
 		}
 		c.workers = append(c.workers, w)
@@ -133,23 +130,23 @@ func newCluster(t *testing.T, opts clusterOptions) *cluster {
 
 	temporalAddr := c.hostPort
 	if opts.slowLink {
-		if c.link, err = newDelayProxy(c.hostPort); err != nil {
+		if c.link, err = proc.NewLink(c.hostPort); err != nil {
 			t.Fatal(err)
 		}
-		temporalAddr = c.link.addr()
+		temporalAddr = c.link.Addr()
 	}
 	for i := range opts.receivers {
 		addr := freeAddr(t)
 		url := "http://" + addr
-		r := &process{
-			name: fmt.Sprintf("receiver-%d", i+1),
-			path: filepath.Join(bin, "receiver"),
-			env: append([]string{"TEMPORAL_ADDRESS=" + temporalAddr, "HTTP_ADDR=" + addr, "LOG_LEVEL=warn",
+		r := &proc.Process{
+			Name: fmt.Sprintf("receiver-%d", i+1),
+			Path: filepath.Join(bin, "receiver"),
+			Env: append([]string{"TEMPORAL_ADDRESS=" + temporalAddr, "HTTP_ADDR=" + addr, "LOG_LEVEL=warn",
 				"CALL_WEBHOOK_SECRET=" + callSecret, "RAZORPAY_WEBHOOK_SECRET=" + razorpaySecret}, opts.receiverEnv...),
-			log:   filepath.Join(c.dir, fmt.Sprintf("receiver-%d.log", i+1)),
-			ready: func(ctx context.Context) error { return httpOK(ctx, url+"/readyz") },
+			Log:   filepath.Join(c.dir, fmt.Sprintf("receiver-%d.log", i+1)),
+			Ready: func(ctx context.Context) error { return proc.HTTPOK(ctx, url+"/readyz") },
 		}
-		if err := r.startReady(ctx); err != nil {
+		if err := r.StartReady(ctx); err != nil {
 			t.Fatal(err)
 		}
 		c.receivers = append(c.receivers, r)
@@ -163,23 +160,23 @@ func newCluster(t *testing.T, opts clusterOptions) *cluster {
 func (c *cluster) stop(t *testing.T) {
 	if t.Failed() {
 		for _, p := range c.processes() {
-			t.Logf("last lines of %s:\n%s", p.name, tail(p.log, 25))
+			t.Logf("last lines of %s:\n%s", p.Name, proc.Tail(p.Log, 25))
 		}
 	}
 	procs := c.processes()
 	for i := len(procs) - 1; i >= 0; i-- {
-		procs[i].stop()
+		procs[i].Stop()
 	}
 	if c.client != nil {
 		c.client.Close()
 	}
 	if c.link != nil {
-		c.link.close()
+		c.link.Close()
 	}
 }
 
-func (c *cluster) processes() []*process {
-	var all []*process
+func (c *cluster) processes() []*proc.Process {
+	var all []*proc.Process
 	if c.server != nil {
 		all = append(all, c.server)
 	}
@@ -239,158 +236,33 @@ func (c *cluster) killMidActivity(ctx context.Context, l *ledger, i int, down ti
 	more, cancel := context.WithTimeout(ctx, 3*time.Second)
 	_ = l.waitAccepted(more, int(l.accepted.Load())+3)
 	cancel()
-	err = sleep(ctx, time.Second)
+	err = proc.Sleep(ctx, time.Second)
 	if err == nil {
-		err = w.kill()
+		err = w.Kill()
 	}
 	release()
-	note := fmt.Sprintf("%s SIGKILLed %s into a store lock", w.name, time.Since(locked).Round(100*time.Millisecond))
+	note := fmt.Sprintf("%s SIGKILLed %s into a store lock", w.Name, time.Since(locked).Round(100*time.Millisecond))
 	if err != nil || down < 0 {
 		return note, err
 	}
-	return fmt.Sprintf("%s, restarted %s later", note, down), w.restart(ctx, down)
+	return fmt.Sprintf("%s, restarted %s later", note, down), w.Restart(ctx, down, readyWait)
 }
 
 // outage kills p with SIGKILL and starts it again after down. It returns
 // the time p was dead.
-func outage(ctx context.Context, p *process, down time.Duration) (window, error) {
-	if err := p.kill(); err != nil {
+func outage(ctx context.Context, p *proc.Process, down time.Duration) (window, error) {
+	if err := p.Kill(); err != nil {
 		return window{}, err
 	}
 	w := window{from: time.Now()}
 	w.to = w.from.Add(down)
-	return w, p.restart(ctx, down)
+	return w, p.Restart(ctx, down, readyWait)
 }
 
 // window is a span of time.
 type window struct{ from, to time.Time }
 
 func (w window) contains(t time.Time) bool { return t.After(w.from) && t.Before(w.to) }
-
-// process is one program of the cluster. It can be killed and started again
-// with the same arguments; it dies with the test process (Pdeathsig).
-type process struct {
-	name  string
-	path  string
-	args  []string
-	env   []string
-	log   string                          // output is appended here
-	ready func(ctx context.Context) error // nil once the program serves
-
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd has exited
-}
-
-// start runs the program once more.
-func (p *process) start() error {
-	f, err := os.OpenFile(p.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return fmt.Errorf("start %s: %w", p.name, err)
-	}
-	fmt.Fprintf(f, "=== %s: start %s\n", time.Now().Format(time.RFC3339Nano), p.name)
-	cmd := exec.Command(p.path, p.args...)
-	// Only what the program needs: no TEMPORAL_* or DATABASE_URL of the
-	// developer's shell reaches it.
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TMPDIR=" + os.TempDir()}, p.env...)
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		return fmt.Errorf("start %s: %w", p.name, err)
-	}
-	done := make(chan struct{})
-	go func() {
-		err := cmd.Wait()
-		fmt.Fprintf(f, "=== %s: %s exited: %v\n", time.Now().Format(time.RFC3339Nano), p.name, err)
-		f.Close()
-		close(done)
-	}()
-	p.mu.Lock()
-	p.cmd, p.done = cmd, done
-	p.mu.Unlock()
-	return nil
-}
-
-// restart starts the program again after down, with the same arguments,
-// and waits until it is ready.
-func (p *process) restart(ctx context.Context, down time.Duration) error {
-	if err := sleep(ctx, down); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, readyWait)
-	defer cancel()
-	return p.startReady(ctx)
-}
-
-// startReady starts the program and waits until it is ready.
-func (p *process) startReady(ctx context.Context) error {
-	if err := p.start(); err != nil {
-		return err
-	}
-	_, done := p.current()
-	for {
-		err := p.ready(ctx)
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-done:
-			return fmt.Errorf("%s exited before it was ready (see %s)", p.name, p.log)
-		case <-ctx.Done():
-			return fmt.Errorf("%s not ready: %w (last error: %v)", p.name, ctx.Err(), err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-func (p *process) current() (*exec.Cmd, chan struct{}) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.cmd, p.done
-}
-
-// alive reports whether the program is running.
-func (p *process) alive() bool {
-	cmd, done := p.current()
-	if cmd == nil {
-		return false
-	}
-	select {
-	case <-done:
-		return false
-	default:
-		return true
-	}
-}
-
-// kill ends the program with SIGKILL and waits for it to be gone.
-func (p *process) kill() error {
-	cmd, done := p.current()
-	if !p.alive() {
-		return fmt.Errorf("kill %s: not running", p.name)
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		return fmt.Errorf("kill %s: %w", p.name, err)
-	}
-	<-done
-	return nil
-}
-
-// stop asks the program to stop with SIGTERM and kills it after stopWait.
-func (p *process) stop() {
-	cmd, done := p.current()
-	if !p.alive() {
-		return
-	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-done:
-	case <-time.After(stopWait):
-		_ = cmd.Process.Kill()
-		<-done
-	}
-}
 
 var build struct {
 	once sync.Once
@@ -453,24 +325,6 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func httpOK(ctx context.Context, url string) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, res.Status)
-	}
-	return nil
-}
-
 // pingTemporal succeeds once the dev server answers on hostPort.
 func pingTemporal(ctx context.Context, hostPort string) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -488,38 +342,6 @@ func pingTemporal(ctx context.Context, hostPort string) error {
 
 func discardLogger() sdklog.Logger {
 	return sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))
-}
-
-// sleep waits for d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(d):
-		return nil
-	}
-}
-
-// tail returns the last n lines of a file.
-func tail(path string, n int) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return err.Error()
-	}
-	defer f.Close()
-	var lines []string
-	s := bufio.NewScanner(f)
-	s.Buffer(make([]byte, 64<<10), 1<<20)
-	for s.Scan() {
-		lines = append(lines, s.Text())
-		if len(lines) > n {
-			lines = lines[1:]
-		}
-	}
-	if err := s.Err(); err != nil && !errors.Is(err, bufio.ErrTooLong) {
-		lines = append(lines, "read: "+err.Error())
-	}
-	return strings.Join(lines, "\n")
 }
 
 // envInt reads an integer from the environment, or def.

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/zentrix/webhooks/internal/proc"
 	"net/url"
 	"os"
 	"testing"
@@ -86,7 +87,7 @@ func (d *pgDatabase) down(ctx context.Context, dur time.Duration) (window, error
 	for time.Since(w.from) < dur && err == nil {
 		err = d.exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", d.name)
 		if err == nil {
-			err = sleep(ctx, 200*time.Millisecond)
+			err = proc.Sleep(ctx, 200*time.Millisecond)
 		}
 	}
 	w.to = time.Now()

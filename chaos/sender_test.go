@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/zentrix/webhooks/internal/proc"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -99,7 +100,7 @@ func (s *sender) run(ctx context.Context, p *plan) (outOfOrder int) {
 		wg.Go(func() {
 			for j := range queue {
 				for i, ev := range j.order {
-					if i > 0 && sleep(ctx, s.opts.pace) != nil {
+					if i > 0 && proc.Sleep(ctx, s.opts.pace) != nil {
 						return
 					}
 					s.deliverCopies(ctx, ev)
@@ -137,7 +138,7 @@ func (s *sender) deliver(ctx context.Context, ev *plannedEvent, first int) {
 	for attempt := 0; ; attempt++ {
 		status := s.post(ctx, s.urls[(first+attempt)%len(s.urls)], ev)
 		s.ledger.answer(ev, status, time.Now())
-		if status >= 200 && status < 300 || time.Now().After(deadline) || sleep(ctx, backoff) != nil {
+		if status >= 200 && status < 300 || time.Now().After(deadline) || proc.Sleep(ctx, backoff) != nil {
 			return
 		}
 		backoff = min(2*backoff, maxBackoff)
@@ -223,7 +224,7 @@ func (l *ledger) wasAccepted(ev *plannedEvent) bool {
 // waitAccepted returns once n events have been answered 2xx, or ctx is done.
 func (l *ledger) waitAccepted(ctx context.Context, n int) error {
 	for l.accepted.Load() < int64(n) {
-		if err := sleep(ctx, 20*time.Millisecond); err != nil {
+		if err := proc.Sleep(ctx, 20*time.Millisecond); err != nil {
 			return fmt.Errorf("waiting for %d events to be accepted: %w", n, err)
 		}
 	}

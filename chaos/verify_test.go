@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/zentrix/webhooks/internal/proc"
 	"slices"
 	"time"
 
@@ -89,7 +90,7 @@ func (c *cluster) check(ctx context.Context, p *plan, l *ledger) (outcome, error
 			if err != nil && time.Now().After(deadline) {
 				return out, fmt.Errorf("check %s: %w", e.id, err)
 			}
-			if err := sleep(ctx, 500*time.Millisecond); err != nil {
+			if err := proc.Sleep(ctx, 500*time.Millisecond); err != nil {
 				return out, err
 			}
 		}
@@ -117,7 +118,7 @@ func waitRows(ctx context.Context, db *store.Store, events []*plannedEvent) ([]*
 		if len(missing) == 0 || time.Now().After(deadline) {
 			return missing, nil
 		}
-		if err := sleep(ctx, 500*time.Millisecond); err != nil {
+		if err := proc.Sleep(ctx, 500*time.Millisecond); err != nil {
 			return missing, err
 		}
 	}

@@ -12,13 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
 	"time"
 
+	"github.com/zentrix/webhooks/internal/proc"
 	"github.com/zentrix/webhooks/internal/service"
 	"github.com/zentrix/webhooks/temporal"
 )
@@ -131,7 +131,7 @@ func run(ctx context.Context) error {
 	}
 	receiverURL := "http://" + os.Getenv("HTTP_ADDR")
 	if err := waitFor(ctx, exited, "the receiver", func(ctx context.Context) error {
-		return httpOK(ctx, receiverURL+"/readyz")
+		return proc.HTTPOK(ctx, receiverURL+"/readyz")
 	}); err != nil {
 		return err
 	}
@@ -176,22 +176,6 @@ func waitFor(ctx context.Context, exited <-chan *child, what string, check func(
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
-}
-
-func httpOK(ctx context.Context, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", url, res.Status)
-	}
-	return nil
 }
 
 // stopChild asks a child to stop with SIGTERM and kills it if it has not

@@ -1,6 +1,4 @@
-//go:build chaos
-
-package chaos_test
+package proc
 
 import (
 	"fmt"
@@ -10,10 +8,10 @@ import (
 	"time"
 )
 
-// delayProxy is a TCP proxy on loopback that holds every chunk it reads for
-// an adjustable delay before passing it on, in both directions: a slow
-// network to Temporal.
-type delayProxy struct {
+// Link is a TCP proxy on loopback that holds every chunk it reads for an
+// adjustable delay before passing it on, in both directions: a slow network
+// to Temporal. Closing it cuts the network.
+type Link struct {
 	ln     net.Listener
 	target string
 	delay  atomic.Int64 // nanoseconds
@@ -24,23 +22,25 @@ type delayProxy struct {
 	wg     sync.WaitGroup
 }
 
-func newDelayProxy(target string) (*delayProxy, error) {
+// NewLink listens on a free loopback port and forwards to target.
+func NewLink(target string) (*Link, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("delay proxy: %w", err)
+		return nil, fmt.Errorf("link: %w", err)
 	}
-	p := &delayProxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	p := &Link{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
 	p.wg.Add(1)
 	go p.serve()
 	return p, nil
 }
 
-func (p *delayProxy) addr() string { return p.ln.Addr().String() }
+// Addr is where the link listens.
+func (p *Link) Addr() string { return p.ln.Addr().String() }
 
-// setDelay changes the delay of every chunk read from now on.
-func (p *delayProxy) setDelay(d time.Duration) { p.delay.Store(int64(d)) }
+// SetDelay changes the delay of every chunk read from now on.
+func (p *Link) SetDelay(d time.Duration) { p.delay.Store(int64(d)) }
 
-func (p *delayProxy) serve() {
+func (p *Link) serve() {
 	defer p.wg.Done()
 	for {
 		in, err := p.ln.Accept()
@@ -62,7 +62,7 @@ func (p *delayProxy) serve() {
 }
 
 // track registers a connection pair unless the proxy is closing.
-func (p *delayProxy) track(conns ...net.Conn) bool {
+func (p *Link) track(conns ...net.Conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -85,7 +85,7 @@ type chunk struct {
 // pipe copies src to dst, each chunk no earlier than the delay after it was
 // read. Reading goes on while chunks wait, so the delay adds latency without
 // capping throughput. When either side fails both are closed.
-func (p *delayProxy) pipe(dst, src net.Conn) {
+func (p *Link) pipe(dst, src net.Conn) {
 	defer p.wg.Done()
 	chunks := make(chan chunk, 1024)
 	go func() {
@@ -117,8 +117,8 @@ func (p *delayProxy) pipe(dst, src net.Conn) {
 	p.mu.Unlock()
 }
 
-// close stops accepting and cuts every connection.
-func (p *delayProxy) close() {
+// Close stops accepting and cuts every connection.
+func (p *Link) Close() {
 	p.mu.Lock()
 	p.closed = true
 	for c := range p.conns {
