@@ -39,6 +39,10 @@ cluster: cluster-bin build ## Temporal cluster on the local PostgreSQL (4 servic
 cluster-down: ## stop what make cluster started (keeps its databases; bin/cluster down -drop drops them)
 	$(GO) run ./cmd/cluster down
 
+.PHONY: e2e-cluster
+e2e-cluster: ## the end-to-end tests on the cluster of make cluster (each test in a namespace of its own)
+	E2E_TEMPORAL_ADDRESS=$${E2E_TEMPORAL_ADDRESS:-127.0.0.1:7233} $(GO) test -count=1 -v -run . ./e2e
+
 .PHONY: build
 build: ## build bin/receiver, bin/worker, bin/dev and bin/cluster
 	$(GO) build -o $(BIN)/ ./cmd/...

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -25,6 +26,8 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/zentrix/webhooks/activities"
+	"github.com/zentrix/webhooks/internal/cluster"
+	"github.com/zentrix/webhooks/internal/proc"
 	"github.com/zentrix/webhooks/metrics"
 	"github.com/zentrix/webhooks/receiver"
 	"github.com/zentrix/webhooks/store"
@@ -39,10 +42,13 @@ const (
 	taskQueue      = "zentrix-webhooks-e2e"
 )
 
-// system is one running copy of everything: dev server, worker, receiver.
+// system is one running copy of everything: Temporal, worker, receiver.
 type system struct {
-	server  *testsuite.DevServer
-	client  client.Client
+	client    client.Client
+	namespace string
+	// link carries the receiver's connections to Temporal; closing it is
+	// Temporal gone, for the receiver.
+	link    *proc.Link
 	store   *store.Store
 	url     string               // the receiver's base URL
 	metrics *prometheus.Registry // the worker's
@@ -110,17 +116,12 @@ func start(t *testing.T, opts options) *system {
 		logger = slog.New(slog.NewJSONHandler(opts.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 
-	server, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:  temporalCLI(t),
-		ClientOptions: &client.Options{Namespace: "default", Logger: sdklog.NewStructuredLogger(logger)},
-		LogLevel:      "error",
-		ExtraArgs:     temporal.DevServerFlags(),
-		Stdout:        io.Discard,
-	})
+	hostPort, namespace := temporalServer(t, ctx, logger)
+	c, err := client.Dial(client.Options{HostPort: hostPort, Namespace: namespace, Logger: sdklog.NewStructuredLogger(logger)})
 	if err != nil {
-		t.Fatalf("start dev server: %v", err)
+		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = server.Stop() })
+	t.Cleanup(c.Close)
 
 	if opts.databaseURL == "" {
 		opts.databaseURL = "sqlite:" + filepath.Join(t.TempDir(), "zentrix.db")
@@ -140,7 +141,7 @@ func start(t *testing.T, opts options) *system {
 	}
 	// The worker gets its own client, reporting metrics as cmd/worker does.
 	registry := metrics.NewRegistry()
-	wc, err := client.Dial(client.Options{HostPort: server.FrontendHostPort(), Logger: sdklog.NewStructuredLogger(logger),
+	wc, err := client.Dial(client.Options{HostPort: hostPort, Namespace: namespace, Logger: sdklog.NewStructuredLogger(logger),
 		MetricsHandler: metrics.SDKHandler(registry)})
 	if err != nil {
 		t.Fatal(err)
@@ -152,8 +153,14 @@ func start(t *testing.T, opts options) *system {
 	}
 	t.Cleanup(w.Stop)
 
-	// The receiver gets its own client, as in production.
-	rc, err := client.Dial(client.Options{HostPort: server.FrontendHostPort(), Logger: sdklog.NewStructuredLogger(logger)})
+	// The receiver gets its own client, as in production, through a link
+	// the test can cut.
+	link, err := proc.NewLink(hostPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(link.Close)
+	rc, err := client.Dial(client.Options{HostPort: link.Addr(), Namespace: namespace, Logger: sdklog.NewStructuredLogger(logger)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +184,46 @@ func start(t *testing.T, opts options) *system {
 	go func() { served <- receiver.Serve(ctx, app, ln, 5*time.Second) }()
 	t.Cleanup(func() { cancel(); <-served })
 
-	return &system{server: server, client: server.Client(), store: db, url: "http://" + ln.Addr().String(), metrics: registry}
+	return &system{client: c, namespace: namespace, link: link, store: db, url: "http://" + ln.Addr().String(), metrics: registry}
+}
+
+// clusterFrontend, when set, is the frontend of a Temporal cluster the tests
+// run on instead of a dev server of their own: E2E_TEMPORAL_ADDRESS, or the
+// cluster of TestClusterSmoke.
+var clusterFrontend = os.Getenv("E2E_TEMPORAL_ADDRESS")
+
+// temporalServer is where a test's system runs: in a namespace of its own
+// on the cluster, or in the default namespace of a dev server of its own.
+func temporalServer(t *testing.T, ctx context.Context, logger *slog.Logger) (hostPort, namespace string) {
+	t.Helper()
+	if clusterFrontend != "" {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		namespace = "e2e-" + hex.EncodeToString(b[:])
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		if err := cluster.RegisterNamespace(ctx, clusterFrontend, namespace, 24*time.Hour); err != nil {
+			t.Fatalf("namespace on the cluster at %s: %v", clusterFrontend, err)
+		}
+		t.Cleanup(func() {
+			if err := cluster.DeleteNamespace(context.Background(), clusterFrontend, namespace); err != nil {
+				t.Errorf("delete namespace %s: %v", namespace, err)
+			}
+		})
+		return clusterFrontend, namespace
+	}
+	server, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath:  temporalCLI(t),
+		ClientOptions: &client.Options{Namespace: "default", Logger: sdklog.NewStructuredLogger(logger)},
+		LogLevel:      "error",
+		ExtraArgs:     temporal.DevServerFlags(),
+		Stdout:        io.Discard,
+	})
+	if err != nil {
+		t.Fatalf("start dev server: %v", err)
+	}
+	t.Cleanup(func() { _ = server.Stop() })
+	return server.FrontendHostPort(), "default"
 }
 
 func fixture(t *testing.T, name string) []byte {
@@ -387,10 +433,8 @@ func TestWebhooksEndToEnd(t *testing.T) {
 		t.Errorf("rows went from %d to %d on a late redelivery", rowsBefore, n)
 	}
 
-	// With the dev server gone, the receiver refuses with 503 and is not ready.
-	if err := s.server.Stop(); err != nil {
-		t.Fatal(err)
-	}
+	// With Temporal gone, the receiver refuses with 503 and is not ready.
+	s.link.Close()
 	ended := fixture(t, "call_ended.json")
 	if r := s.postCall(t, ended, callSecret); r.Status != 503 || r.RetryAfter == "" {
 		t.Errorf("with Temporal down: %+v", r)
@@ -423,4 +467,19 @@ func history(t *testing.T, c client.Client, workflowID string) map[enumspb.Event
 func jsonString(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestClusterSmoke brings up a Temporal cluster on PostgreSQL, the shape of
+// `make cluster` (four services of the real server), and runs a call, a
+// subscription and a failed payment end to end on it. `make e2e-cluster`
+// runs every test of this package on such a cluster.
+func TestClusterSmoke(t *testing.T) {
+	if clusterFrontend != "" {
+		t.Skip("every test of this run is on the cluster at " + clusterFrontend)
+	}
+	c := cluster.ForTest(t)
+	clusterFrontend = c.Address()
+	t.Cleanup(func() { clusterFrontend = "" })
+	t.Run("webhooks", TestWebhooksEndToEnd)
+	t.Run("subscription-life", TestSubscriptionLifeEndToEnd)
 }

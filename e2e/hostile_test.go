@@ -441,7 +441,7 @@ func allWorkflowIDs(t *testing.T, s *system) []string {
 	var token []byte
 	for {
 		res, err := s.client.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: "default", NextPageToken: token,
+			Namespace: s.namespace, NextPageToken: token,
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -185,7 +185,7 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 			return nil, err
 		}
 	}
-	if err := c.registerNamespace(ctx); err != nil {
+	if err := RegisterNamespace(ctx, c.Address(), c.Namespace, c.Retention); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -301,45 +301,57 @@ func (c *Cluster) writeConfigs() error {
 	return nil
 }
 
-// registerNamespace registers the namespace and the contract's search
-// attributes unless they exist, then waits until a workflow can be started
-// with them (the services cache namespaces and search attributes).
-func (c *Cluster) registerNamespace(ctx context.Context) error {
-	cl, err := client.DialContext(ctx, client.Options{HostPort: c.Address(), Logger: quiet()})
+// RegisterNamespace registers a namespace and the contract's search
+// attributes in the cluster at hostPort unless they exist, then waits until
+// the frontend answers queries on them (the services cache both).
+func RegisterNamespace(ctx context.Context, hostPort, namespace string, retention time.Duration) error {
+	cl, err := client.DialContext(ctx, client.Options{HostPort: hostPort, Logger: quiet()})
 	if err != nil {
 		return fmt.Errorf("dial the frontend: %w", err)
 	}
 	defer cl.Close()
 	svc := cl.WorkflowService()
 	_, err = svc.RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{
-		Namespace:                        c.Namespace,
-		WorkflowExecutionRetentionPeriod: durationpb.New(c.Retention),
+		Namespace:                        namespace,
+		WorkflowExecutionRetentionPeriod: durationpb.New(retention),
 	})
 	var exists *serviceerror.NamespaceAlreadyExists
 	if err != nil && !errors.As(err, &exists) {
-		return fmt.Errorf("register namespace %s: %w", c.Namespace, err)
+		return fmt.Errorf("register namespace %s: %w", namespace, err)
 	}
 	want := map[string]enumspb.IndexedValueType{}
 	for _, key := range temporal.SearchAttributes {
 		want[key.GetName()] = enumspb.IndexedValueType(key.GetValueType())
 	}
 	for {
-		err := c.addSearchAttributes(ctx, cl, want)
+		err := addSearchAttributes(ctx, cl, namespace, want)
 		if err == nil {
-			err = probe(ctx, cl, c.Namespace)
+			err = probe(ctx, cl, namespace)
 		}
 		if err == nil {
 			return nil
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("namespace %s not ready: %w", c.Namespace, err)
+			return fmt.Errorf("namespace %s not ready: %w", namespace, err)
 		}
 		_ = proc.Sleep(ctx, 500*time.Millisecond)
 	}
 }
 
-func (c *Cluster) addSearchAttributes(ctx context.Context, cl client.Client, want map[string]enumspb.IndexedValueType) error {
-	have, err := cl.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: c.Namespace})
+// DeleteNamespace deletes a namespace and, in the background, its
+// workflows.
+func DeleteNamespace(ctx context.Context, hostPort, namespace string) error {
+	cl, err := client.DialContext(ctx, client.Options{HostPort: hostPort, Logger: quiet()})
+	if err != nil {
+		return fmt.Errorf("dial the frontend: %w", err)
+	}
+	defer cl.Close()
+	_, err = cl.OperatorService().DeleteNamespace(ctx, &operatorservice.DeleteNamespaceRequest{Namespace: namespace})
+	return err
+}
+
+func addSearchAttributes(ctx context.Context, cl client.Client, namespace string, want map[string]enumspb.IndexedValueType) error {
+	have, err := cl.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
 	if err != nil {
 		return fmt.Errorf("list search attributes: %w", err)
 	}
@@ -353,7 +365,7 @@ func (c *Cluster) addSearchAttributes(ctx context.Context, cl client.Client, wan
 		return nil
 	}
 	_, err = cl.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
-		Namespace: c.Namespace, SearchAttributes: missing,
+		Namespace: namespace, SearchAttributes: missing,
 	})
 	if err != nil {
 		return fmt.Errorf("add search attributes: %w", err)
