@@ -4,8 +4,8 @@ package chaos_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"github.com/zentrix/webhooks/internal/proc"
 	"io"
 	"os"
 	"strings"
@@ -13,6 +13,8 @@ import (
 	"testing"
 	"text/tabwriter"
 	"time"
+
+	"github.com/zentrix/webhooks/internal/proc"
 )
 
 // Sizes of the plans: the full run and the smoke run of make test. The
@@ -116,8 +118,53 @@ func scenarios(seed uint64) []scenario {
 					w.length(), l.accepted.Load()-before)}, err
 			}),
 		},
+		// Issue 8: the same promise on a Temporal cluster on PostgreSQL, with
+		// two receivers and two workers on a PostgreSQL store.
+		{
+			name:    "8-cluster-history-killed",
+			cluster: onCluster,
+			fault: atProgress(func(ctx context.Context, c *cluster, l *ledger) (faultReport, error) {
+				w, err := outage(ctx, c.temporal.Services["history"], 5*time.Second)
+				return faultReport{note: "history service SIGKILLed, down " + w.length() + ", restarted",
+					no2xx: []window{w.after(margin)}}, err
+			}),
+		},
+		{
+			name:    "8-cluster-matching-restarted",
+			cluster: onCluster,
+			fault: atProgress(func(ctx context.Context, c *cluster, l *ledger) (faultReport, error) {
+				m := c.temporal.Services["matching"]
+				w := window{from: time.Now()}
+				m.Stop()
+				err := m.Restart(ctx, 2*time.Second, readyWait)
+				w.to = time.Now()
+				return faultReport{note: "matching service stopped with SIGTERM and started again, down " + w.length()}, err
+			}),
+		},
+		{
+			name:    "8-cluster-receiver-and-worker-killed",
+			cluster: onCluster,
+			fault: atProgress(func(ctx context.Context, c *cluster, l *ledger) (faultReport, error) {
+				err := errors.Join(c.receivers[1].Kill(), c.workers[1].Kill())
+				return faultReport{note: "receiver-2 and worker-2 SIGKILLed under load, for good"}, err
+			}),
+		},
+		{
+			name:    "8-cluster-postgres-restarted",
+			cluster: onCluster,
+			// Spread the load over the restart.
+			send: sendOptions{concurrency: 4, pace: 100 * time.Millisecond},
+			fault: atProgress(func(ctx context.Context, c *cluster, l *ledger) (faultReport, error) {
+				w, err := restartPostgres(ctx, 5*time.Second)
+				return faultReport{note: "PostgreSQL server (Temporal's persistence and the store) stopped, down " + w.length() + ", started",
+					no2xx: []window{w.after(margin)}}, err
+			}),
+		},
 	}
 }
+
+// onCluster is the system of the cluster scenarios.
+var onCluster = clusterOptions{temporalCluster: true, postgres: true, receivers: 2, workers: 2}
 
 // dbOutage is how long the database refuses connections: a minute, as
 // asked of the suite; activities back off up to a minute between attempts.

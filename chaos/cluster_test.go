@@ -22,6 +22,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 	_ "modernc.org/sqlite" // the "sqlite" driver, to lock the store
 
+	tcluster "github.com/zentrix/webhooks/internal/cluster"
 	"github.com/zentrix/webhooks/internal/proc"
 	"github.com/zentrix/webhooks/store"
 	"github.com/zentrix/webhooks/temporal"
@@ -50,6 +51,10 @@ type clusterOptions struct {
 	slowLink bool
 	// receiverEnv is added to the receivers' environment.
 	receiverEnv []string
+	// temporalCluster runs Temporal as a cluster on PostgreSQL (four
+	// services of the real server, as make cluster does) instead of the dev
+	// server.
+	temporalCluster bool
 }
 
 // cluster is one running system: every program a separate process on
@@ -57,10 +62,11 @@ type clusterOptions struct {
 // arguments.
 type cluster struct {
 	dir         string
-	hostPort    string // the dev server's frontend
+	hostPort    string // Temporal's frontend
 	databaseURL string
-	sqlitePath  string // the store's file, unless on PostgreSQL
-	server      *proc.Process
+	sqlitePath  string            // the store's file, unless on PostgreSQL
+	server      *proc.Process     // the dev server, unless a Temporal cluster runs
+	temporal    *tcluster.Cluster // the Temporal cluster, if it runs
 	workers     []*proc.Process
 	receivers   []*proc.Process
 	urls        []string // the receivers' base URLs
@@ -73,9 +79,12 @@ type cluster struct {
 func newCluster(t *testing.T, opts clusterOptions) *cluster {
 	t.Helper()
 	opts.receivers, opts.workers = max(opts.receivers, 1), max(opts.workers, 1)
-	cli := temporalCLI(t)
 	bin := binaries(t)
 	c := &cluster{dir: t.TempDir()}
+	if opts.temporalCluster {
+		// Started first, so that it stops last.
+		c.temporal = tcluster.ForTest(t)
+	}
 	if opts.postgres {
 		c.pg = newPostgresDatabase(t) // dropped after the processes stop: cleanups run last in, first out
 		c.databaseURL = c.pg.url
@@ -87,21 +96,25 @@ func newCluster(t *testing.T, opts clusterOptions) *cluster {
 
 	ctx, cancel := context.WithTimeout(context.Background(), readyWait)
 	defer cancel()
-	c.hostPort = freeAddr(t)
-	_, port, _ := net.SplitHostPort(c.hostPort)
-	c.server = &proc.Process{
-		Name: "temporal",
-		Path: cli,
-		Args: append([]string{"server", "start-dev", "--ip", "127.0.0.1", "--port", port, "--headless",
-			"--db-filename", filepath.Join(c.dir, "temporal.db"),
-			"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
-			"--log-level", "error",
-		}, temporal.DevServerFlags()...),
-		Log:   filepath.Join(c.dir, "temporal.log"),
-		Ready: func(ctx context.Context) error { return pingTemporal(ctx, c.hostPort) },
-	}
-	if err := c.server.StartReady(ctx); err != nil {
-		t.Fatal(err)
+	if c.temporal != nil {
+		c.hostPort = c.temporal.Address()
+	} else {
+		c.hostPort = freeAddr(t)
+		_, port, _ := net.SplitHostPort(c.hostPort)
+		c.server = &proc.Process{
+			Name: "temporal",
+			Path: temporalCLI(t),
+			Args: append([]string{"server", "start-dev", "--ip", "127.0.0.1", "--port", port, "--headless",
+				"--db-filename", filepath.Join(c.dir, "temporal.db"),
+				"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
+				"--log-level", "error",
+			}, temporal.DevServerFlags()...),
+			Log:   filepath.Join(c.dir, "temporal.log"),
+			Ready: func(ctx context.Context) error { return pingTemporal(ctx, c.hostPort) },
+		}
+		if err := c.server.StartReady(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var err error
 	c.client, err = client.NewLazyClient(client.Options{HostPort: c.hostPort, Logger: discardLogger()})
@@ -179,6 +192,11 @@ func (c *cluster) processes() []*proc.Process {
 	var all []*proc.Process
 	if c.server != nil {
 		all = append(all, c.server)
+	}
+	if c.temporal != nil {
+		for _, name := range tcluster.Services {
+			all = append(all, c.temporal.Services[name])
+		}
 	}
 	all = append(all, c.workers...)
 	return append(all, c.receivers...)

@@ -6,14 +6,17 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
-	"github.com/zentrix/webhooks/internal/proc"
 	"net/url"
 	"os"
+	"os/exec"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/zentrix/webhooks/internal/proc"
 )
 
 // pgDatabase is a database of its own on the local PostgreSQL, created for
@@ -98,4 +101,41 @@ func (d *pgDatabase) down(ctx context.Context, dur time.Duration) (window, error
 		err = upErr
 	}
 	return w, err
+}
+
+// restartPostgres stops the local PostgreSQL server (every database on it),
+// waits down, and starts it again; it returns the time it was stopped. It
+// drives the Debian cluster of /etc/postgresql with pg_ctlcluster, or
+// CHAOS_PG_STOP and CHAOS_PG_START (shell commands) where set.
+func restartPostgres(ctx context.Context, down time.Duration) (window, error) {
+	stop, start := os.Getenv("CHAOS_PG_STOP"), os.Getenv("CHAOS_PG_START")
+	if stop == "" || start == "" {
+		versions, err := os.ReadDir("/etc/postgresql")
+		if err != nil || len(versions) == 0 {
+			return window{}, errors.New("no Debian PostgreSQL cluster in /etc/postgresql: set CHAOS_PG_STOP and CHAOS_PG_START")
+		}
+		ctl := "pg_ctlcluster --skip-systemctl-redirect " + versions[0].Name() + " main "
+		stop, start = ctl+"stop -m fast", ctl+"start"
+	}
+	run := func(command string) error {
+		out, err := exec.CommandContext(ctx, "sh", "-c", command).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%s: %w: %s", command, err, out)
+		}
+		return nil
+	}
+	if err := run(stop); err != nil {
+		return window{}, err
+	}
+	w := window{from: time.Now()}
+	// Started again whatever happens, with a context of its own.
+	sleepErr := proc.Sleep(ctx, down)
+	w.to = time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := run(start)
+	for err == nil && exec.CommandContext(ctx, "pg_isready", "-q", "-h", "127.0.0.1").Run() != nil {
+		err = proc.Sleep(ctx, 200*time.Millisecond)
+	}
+	return w, errors.Join(sleepErr, err)
 }

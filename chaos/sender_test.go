@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/zentrix/webhooks/internal/proc"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -16,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/zentrix/webhooks/internal/proc"
 )
 
 // sendOptions shape a sender. The zero value delivers each entity's events

@@ -6,13 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/zentrix/webhooks/internal/proc"
 	"slices"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/zentrix/webhooks/activities"
+	"github.com/zentrix/webhooks/internal/proc"
 	"github.com/zentrix/webhooks/store"
 	"github.com/zentrix/webhooks/workflows"
 )

@@ -303,18 +303,7 @@ func drainArm(ctx context.Context, env *benchEnv, opts options, r *report) error
 }
 
 func drainOnce(ctx context.Context, env *benchEnv, opts options, k int, tuning worker.Tuning) (drainRow, error) {
-	var backlog []delivery
-	now := time.Now()
-	for i := range opts.drainCalls {
-		id := fmt.Sprintf("call_drain%d_%d", k, i)
-		for _, ev := range []string{event.CallStarted, event.CallEnded} {
-			body := sample.Call(ev, sample.CallFields{CallID: id, Time: now})
-			backlog = append(backlog, delivery{receiver.CallsPath, body, nil})
-		}
-		body := sample.Subscription("subscription.charged", sample.SubscriptionFields{ID: fmt.Sprintf("sub_drain%d_%d", k, i), EventTime: now},
-			&sample.PaymentFields{ID: fmt.Sprintf("pay_drain%d_%d", k, i)})
-		backlog = append(backlog, delivery{receiver.PaymentsPath, body, map[string]string{receiver.HeaderRazorpayEventID: fmt.Sprintf("evt_drain%d_%d", k, i)}})
-	}
+	backlog := drainBacklog(fmt.Sprint(k), opts.drainCalls)
 	fill := loadgen.RunClosed(ctx, loadgen.Closed{Concurrency: 32, Requests: len(backlog)}, func(ctx context.Context, i int) error {
 		return signalWithStart(ctx, env.client, env.drainQueue, backlog[i])
 	})
@@ -354,9 +343,34 @@ func drainOnce(ctx context.Context, env *benchEnv, opts options, k int, tuning w
 		serverCPU: serverAfter - serverCPU, workerCPU: workerCPU}, nil
 }
 
-// waitRows waits until the store holds n webhook_events rows.
+// drainBacklog is the backlog of the drain: n calls started and ended and
+// n subscriptions charged, with ids unique to tag.
+func drainBacklog(tag string, n int) []delivery {
+	var backlog []delivery
+	now := time.Now()
+	for i := range n {
+		id := fmt.Sprintf("call_drain%s_%d", tag, i)
+		for _, ev := range []string{event.CallStarted, event.CallEnded} {
+			body := sample.Call(ev, sample.CallFields{CallID: id, Time: now})
+			backlog = append(backlog, delivery{receiver.CallsPath, body, nil})
+		}
+		body := sample.Subscription("subscription.charged", sample.SubscriptionFields{ID: fmt.Sprintf("sub_drain%s_%d", tag, i), EventTime: now},
+			&sample.PaymentFields{ID: fmt.Sprintf("pay_drain%s_%d", tag, i)})
+		backlog = append(backlog, delivery{receiver.PaymentsPath, body, map[string]string{receiver.HeaderRazorpayEventID: fmt.Sprintf("evt_drain%s_%d", tag, i)}})
+	}
+	return backlog
+}
+
+// waitRows waits until the SQLite store at dbPath holds n webhook_events
+// rows.
 func waitRows(ctx context.Context, dbPath string, n int, limit time.Duration) error {
-	db, err := store.Open(ctx, "sqlite:"+dbPath)
+	return waitStoreRows(ctx, "sqlite:"+dbPath, n, limit)
+}
+
+// waitStoreRows waits until the store at databaseURL holds n webhook_events
+// rows.
+func waitStoreRows(ctx context.Context, databaseURL string, n int, limit time.Duration) error {
+	db, err := store.Open(ctx, databaseURL)
 	if err != nil {
 		return err
 	}

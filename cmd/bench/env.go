@@ -36,18 +36,18 @@ type benchEnv struct {
 	dir         string
 	server      *testsuite.DevServer
 	client      client.Client
-	receiver    *proc
+	receiver    *child
 	receiverURL string
-	bare        *proc
+	bare        *child
 	bareURL     string
-	worker      *proc // started by the drain arm
+	worker      *child // started by the drain arm
 	workerDB    string
 	drainQueue  string // the task queue of the running worker
 	rows        int    // webhook_events rows the worker should have written so far
-	procs       []*proc
+	procs       []*child
 }
 
-type proc struct {
+type child struct {
 	name string
 	cmd  *exec.Cmd
 }
@@ -124,7 +124,7 @@ func setUp(ctx context.Context, opts options, log io.Writer) (*benchEnv, error) 
 }
 
 // start runs a program of the benchmark with extra environment.
-func (e *benchEnv) start(name, path string, args []string, environ ...string) (*proc, error) {
+func (e *benchEnv) start(name, path string, args []string, environ ...string) (*child, error) {
 	cmd := exec.Command(path, args...)
 	cmd.Env = append(os.Environ(), environ...)
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
@@ -132,7 +132,7 @@ func (e *benchEnv) start(name, path string, args []string, environ ...string) (*
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &proc{name: name, cmd: cmd}
+	p := &child{name: name, cmd: cmd}
 	e.procs = append(e.procs, p)
 	return p, nil
 }
@@ -147,7 +147,7 @@ func (e *benchEnv) tearDown() {
 	_ = os.RemoveAll(e.dir)
 }
 
-func (p *proc) stop() {
+func (p *child) stop() {
 	if p.cmd.ProcessState != nil {
 		return
 	}
@@ -163,7 +163,7 @@ func (p *proc) stop() {
 }
 
 // rss is a process's resident set size in bytes, from /proc.
-func (p *proc) rss() (int64, error) {
+func (p *child) rss() (int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
 		return 0, err

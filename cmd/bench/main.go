@@ -8,7 +8,9 @@
 // 2 forged requests against a bare Fiber handler, and a 1 GB body refused
 // unread; 3 the worker draining a backlog against the ingest rate; 4
 // signature and parsing micro-benchmarks; 5 memory of the receiver at 1,000
-// connections and of the worker with many open calls.
+// connections and of the worker with many open calls; 6 ingest and drain on
+// a Temporal cluster on PostgreSQL (bin/temporal-server), with two
+// receivers and two workers.
 //
 //	go run ./cmd/bench            # the full run, a few minutes
 //	go run ./cmd/bench -quick     # tiny counts: what make test runs
@@ -75,7 +77,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	quick := fs.Bool("quick", false, "tiny counts, to check the harness (make test)")
 	out := fs.String("out", "", "write the report here (default docs/benchmarks.md; none with -quick)")
 	cli := fs.String("temporal", "bin/temporal", "the Temporal CLI that runs the dev server")
-	only := fs.String("arms", "", "comma-separated arms to run (1-5; default all); the report then has only those")
+	only := fs.String("arms", "", "comma-separated arms to run (1-6; default all); the report then has only those")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -105,6 +107,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		{"2 forged requests", forgedArm},
 		{"3 worker drain", drainArm},
 		{"5 memory", memoryArm},
+		{"6 cluster", clusterArm},
 	}
 	for _, s := range steps {
 		if *only != "" && !strings.Contains(","+*only+",", ","+s.name[:1]+",") {

@@ -65,6 +65,7 @@ type report struct {
 	drain              []drainRow
 	micro              []microRow
 	memory             []memRow
+	cluster            *clusterRow
 }
 
 // Targets of the benchmark issue.
@@ -151,6 +152,31 @@ func (r *report) markdown(opts options) string {
 			verdict(ratio <= targetMicroRatio && m.ours.AllocsPerOp() == 0))
 	}
 
+	if c := r.cluster; c != nil {
+		fmt.Fprintf(&b, "\n## 6. On a Temporal cluster\n\n")
+		fmt.Fprintf(&b, "The real server (go.temporal.io/server v1.29.1, the shape of `make cluster`): frontend, history, matching and worker as four processes on the local PostgreSQL, %d history shards, fresh databases. Ingest as in arm 1, through %d receivers (requests alternate between them) against the bare SDK on the same cluster; then a backlog as in arm 3 drained by %d workers (default tuning) into a PostgreSQL store. The server, the receivers, the workers, PostgreSQL and the load generator share the machine's %d CPUs.\n\n",
+			c.shards, c.receivers, c.workers, numCPU())
+		b.WriteString("| concurrency | requests | receivers /s | bare SDK /s | ratio | receivers p50 / p99 | bare p50 / p99 | p50 gap | target (ratio ≥ 0.95, gap ≤ 2 ms) |\n|---|---|---|---|---|---|---|---|---|\n")
+		for _, row := range c.ingest {
+			ratio := loadgen.Ratio(row.ours.Throughput, row.bare.Throughput)
+			gap := row.ours.Latency.P50 - row.bare.Latency.P50
+			fmt.Fprintf(&b, "| %d | %d | %.0f | %.0f | %.2f | %s / %s | %s / %s | %s | %s |\n", row.concurrency, row.requests,
+				row.ours.Throughput, row.bare.Throughput, ratio, ms(row.ours.Latency.P50), ms(row.ours.Latency.P99),
+				ms(row.bare.Latency.P50), ms(row.bare.Latency.P99), ms(gap), verdict(ratio >= targetIngestRatio && gap <= targetIngestP50))
+		}
+		d := c.drain
+		clusterIngest := 0.0
+		if n := len(c.ingest); n > 0 {
+			clusterIngest = c.ingest[n-1].ours.Throughput
+		}
+		dr := loadgen.Ratio(d.rate, clusterIngest)
+		b.WriteString("\n| workers | events | drained in | events/s | receivers ingest /s (c=64) | ratio | target (≥ 1.0) | server CPU (4 services) | workers CPU | server CPU per event |\n|---|---|---|---|---|---|---|---|---|---|\n")
+		fmt.Fprintf(&b, "| %d | %d | %s | %.0f | %.0f | %.2f | %s | %.1f s (%.0f%%) | %.1f s (%.0f%%) | %.1f ms |\n", c.workers, d.events,
+			d.elapsed.Round(time.Millisecond), d.rate, clusterIngest, dr, verdict(dr >= targetDrainRatio),
+			d.serverCPU, 100*d.serverCPU/d.elapsed.Seconds(), d.workerCPU, 100*d.workerCPU/d.elapsed.Seconds(),
+			1000*d.serverCPU/float64(max(1, d.events)))
+	}
+
 	b.WriteString("\n## 5. Memory\n\n| process | RSS before | RSS after | growth |\n|---|---|---|---|\n")
 	for _, m := range r.memory {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", m.what, byteSize(int(m.before)), byteSize(int(m.after)), byteSize(int(m.after-m.before)))
@@ -161,7 +187,8 @@ func (r *report) markdown(opts options) string {
 // check fails a run whose measurements are missing, not one that misses a
 // target: targets are reported in the table.
 func (r *report) check() error {
-	if len(r.ingest) == 0 || r.forged.bare == 0 || len(r.drain) == 0 || len(r.micro) == 0 || len(r.memory) != 2 {
+	if len(r.ingest) == 0 || r.forged.bare == 0 || len(r.drain) == 0 || len(r.micro) == 0 || len(r.memory) != 2 ||
+		r.cluster == nil || len(r.cluster.ingest) == 0 {
 		return fmt.Errorf("incomplete report")
 	}
 	if !strings.HasPrefix(r.huge.status, "HTTP/1.1 413") {
