@@ -7,6 +7,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -269,36 +270,42 @@ func (c *Cluster) setupSchemas(ctx context.Context) error {
 // writeConfigs renders the template once per service; only the metrics
 // port differs between them.
 func (c *Cluster) writeConfigs() error {
-	tmpl, err := template.ParseFiles(filepath.Join(c.Root, Template))
-	if err != nil {
-		return fmt.Errorf("cluster template: %w", err)
-	}
-	u, err := url.Parse(c.PostgresURL)
-	if err != nil {
-		return errors.New("cluster: the PostgreSQL URL does not parse")
-	}
-	pw, _ := u.User.Password()
 	for _, name := range Services {
-		f, err := os.OpenFile(filepath.Join(c.Dir, "config", name+".yaml"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-		if err != nil {
-			return err
-		}
-		err = tmpl.Execute(f, map[string]any{
-			"LogLevel": c.LogLevel, "Shards": c.Shards,
-			"Database": c.Database, "VisibilityDatabase": c.Database + "_visibility",
-			"Postgres": net.JoinHostPort(u.Hostname(), portOf(u)), "User": u.User.Username(), "Password": pw,
-			"MetricsAddr":   "127.0.0.1:" + strconv.Itoa(c.Ports.Metrics[name]),
-			"Ports":         c.Ports,
-			"DynamicConfig": filepath.Join(c.Root, DynamicConfig),
-		})
-		if cerr := f.Close(); err == nil {
-			err = cerr
+		b, err := c.ServiceConfig(name)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(c.Dir, "config", name+".yaml"), b, 0o600)
 		}
 		if err != nil {
 			return fmt.Errorf("write %s configuration: %w", name, err)
 		}
 	}
 	return nil
+}
+
+// ServiceConfig is the server configuration of one service (frontend,
+// history, matching or worker): the template rendered with c, its defaults
+// applied.
+func (c Config) ServiceConfig(service string) ([]byte, error) {
+	c.defaults()
+	tmpl, err := template.ParseFiles(filepath.Join(c.Root, Template))
+	if err != nil {
+		return nil, fmt.Errorf("cluster template: %w", err)
+	}
+	u, err := url.Parse(c.PostgresURL)
+	if err != nil {
+		return nil, errors.New("cluster: the PostgreSQL URL does not parse")
+	}
+	pw, _ := u.User.Password()
+	var b bytes.Buffer
+	err = tmpl.Execute(&b, map[string]any{
+		"LogLevel": c.LogLevel, "Shards": c.Shards,
+		"Database": c.Database, "VisibilityDatabase": c.Database + "_visibility",
+		"Postgres": net.JoinHostPort(u.Hostname(), portOf(u)), "User": u.User.Username(), "Password": pw,
+		"MetricsAddr":   "127.0.0.1:" + strconv.Itoa(c.Ports.Metrics[service]),
+		"Ports":         c.Ports,
+		"DynamicConfig": filepath.Join(c.Root, DynamicConfig),
+	})
+	return b.Bytes(), err
 }
 
 // RegisterNamespace registers a namespace and the contract's search
