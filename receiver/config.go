@@ -1,9 +1,11 @@
 package receiver
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,11 +38,16 @@ type Config struct {
 // its variable.
 func (c Config) Validate() error {
 	var errs []error
-	if len(c.CallSecrets) == 0 {
-		errs = append(errs, errors.New("CALL_WEBHOOK_SECRET is required"))
-	}
-	if len(c.RazorpaySecrets) == 0 {
-		errs = append(errs, errors.New("RAZORPAY_WEBHOOK_SECRET is required"))
+	for _, s := range []struct {
+		name    string
+		secrets Secrets
+	}{{"CALL_WEBHOOK_SECRET", c.CallSecrets}, {"RAZORPAY_WEBHOOK_SECRET", c.RazorpaySecrets}} {
+		if len(s.secrets) == 0 {
+			errs = append(errs, fmt.Errorf("%s is required", s.name))
+		}
+		if slices.ContainsFunc(s.secrets, isPlaceholder) {
+			errs = append(errs, fmt.Errorf("%s still holds a placeholder of .env.example (change-me…): set the sender's real secret", s.name))
+		}
 	}
 	if c.BodyLimit <= 0 {
 		errs = append(errs, errors.New("WEBHOOK_BODY_LIMIT must be positive"))
@@ -58,6 +65,10 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// isPlaceholder reports a secret left as .env.example has it: a secret
+// everybody can read would let anyone sign events.
+func isPlaceholder(secret []byte) bool { return bytes.HasPrefix(secret, []byte("change-me")) }
 
 // Secrets is a comma-separated list of webhook secrets. It never prints its
 // values.

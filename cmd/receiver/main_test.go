@@ -22,6 +22,7 @@ func TestConfig(t *testing.T) {
 		{"secret only commas", map[string]string{"CALL_WEBHOOK_SECRET": " , ", "RAZORPAY_WEBHOOK_SECRET": "r"}, "CALL_WEBHOOK_SECRET is required"},
 		{"bad body limit", map[string]string{"CALL_WEBHOOK_SECRET": "c", "RAZORPAY_WEBHOOK_SECRET": "r", "WEBHOOK_BODY_LIMIT": "lots"}, "BodyLimit"},
 		{"hand-off past the senders' deadline", map[string]string{"CALL_WEBHOOK_SECRET": "c", "RAZORPAY_WEBHOOK_SECRET": "r", "HANDOFF_TIMEOUT": "6s"}, "HANDOFF_TIMEOUT"},
+		{"placeholder of .env.example", map[string]string{"CALL_WEBHOOK_SECRET": "c", "RAZORPAY_WEBHOOK_SECRET": "r2, change-me-razorpay-webhook-secret"}, "RAZORPAY_WEBHOOK_SECRET still holds a placeholder"},
 		{"valid", map[string]string{"CALL_WEBHOOK_SECRET": "new, old", "RAZORPAY_WEBHOOK_SECRET": "r"}, ""},
 	}
 	for _, tc := range cases {
