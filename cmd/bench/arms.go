@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,13 +107,19 @@ func ingestArm(ctx context.Context, env *benchEnv, opts options, r *report) erro
 		n := opts.ingest[c]
 		poster := loadgen.NewPoster(c, 10*time.Second)
 		var ours, bare []loadgen.Result
-		var bareCPU float64 // the dev server's CPU seconds in the bare arm
+		var bareCPU float64       // the dev server's CPU seconds in the bare arm
+		var receiverCPU float64   // the receiver's CPU seconds in ours
+		var bareClientCPU float64 // this process's CPU seconds in the bare arm: the SDK client and the load generator
 		for round := range opts.rounds {
 			ds := deliveries(fmt.Sprintf("in%dr%dx", c, round), n)
+			before, _ := cpuSeconds(env.receiver.cmd.Process.Pid)
 			ours = append(ours, loadgen.RunClosed(ctx, loadgen.Closed{Concurrency: c, Requests: n}, func(ctx context.Context, i int) error {
 				return poster.Post(ctx, env.receiverURL+ds[i].path, ds[i].body, ds[i].headers, 202)
 			}))
+			done, _ := cpuSeconds(env.receiver.cmd.Process.Pid)
+			receiverCPU += done - before
 			mid, _ := cpuSeconds(serverPID)
+			selfBefore, _ := cpuSeconds(os.Getpid())
 			bs := deliveries(fmt.Sprintf("in%dr%dy", c, round), n)
 			bare = append(bare, loadgen.RunClosed(ctx, loadgen.Closed{Concurrency: c, Requests: n}, func(ctx context.Context, i int) error {
 				ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -120,9 +127,13 @@ func ingestArm(ctx context.Context, env *benchEnv, opts options, r *report) erro
 				return signalWithStart(ctx, env.client, ingestQueue, bs[i])
 			}))
 			after, _ := cpuSeconds(serverPID)
+			selfAfter, _ := cpuSeconds(os.Getpid())
 			bareCPU += after - mid
+			bareClientCPU += selfAfter - selfBefore
 		}
 		r.serverCPUPerIngest = bareCPU / float64(n*opts.rounds)
+		r.receiverCPUPerIngest = receiverCPU / float64(n*opts.rounds)
+		r.bareClientCPUPerIngest = bareClientCPU / float64(n*opts.rounds)
 		poster.Close()
 		o, b := loadgen.Median(ours), loadgen.Median(bare)
 		if err := failures(o, b); err != nil {
@@ -292,11 +303,16 @@ func drainArm(ctx context.Context, env *benchEnv, opts options, r *report) error
 		if env.worker != nil {
 			env.worker.stop()
 		}
+		bare, err := drainBare(ctx, env, opts, k, tuning)
+		if err != nil {
+			return err
+		}
 		env.drainQueue = fmt.Sprintf("%s-%d", drainQueue, k)
 		row, err := drainOnce(ctx, env, opts, k, tuning)
 		if err != nil {
 			return err
 		}
+		row.bare = bare
 		r.drain = append(r.drain, row)
 	}
 	return nil
@@ -341,6 +357,65 @@ func drainOnce(ctx context.Context, env *benchEnv, opts options, k int, tuning w
 	workerCPU, _ := cpuSeconds(env.worker.cmd.Process.Pid)
 	return drainRow{tuning: tuning, events: len(backlog), elapsed: elapsed, rate: float64(len(backlog)) / elapsed.Seconds(),
 		serverCPU: serverAfter - serverCPU, workerCPU: workerCPU}, nil
+}
+
+// drainBare drains a backlog like drainOnce's with the bare worker of
+// bareWorkerCommand (same tuning) instead of ours: the baseline of the row.
+func drainBare(ctx context.Context, env *benchEnv, opts options, k int, tuning worker.Tuning) (bareDrain, error) {
+	queue := fmt.Sprintf("%s-bare-%d", drainQueue, k)
+	backlog := drainBacklog(fmt.Sprintf("bare%d", k), opts.drainCalls)
+	fill := loadgen.RunClosed(ctx, loadgen.Closed{Concurrency: 32, Requests: len(backlog)}, func(ctx context.Context, i int) error {
+		return signalWithStart(ctx, env.client, queue, backlog[i])
+	})
+	if err := failures(fill); err != nil {
+		return bareDrain{}, fmt.Errorf("fill the bare worker's backlog: %w", err)
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return bareDrain{}, err
+	}
+	serverPID, err := env.serverPID()
+	if err != nil {
+		return bareDrain{}, err
+	}
+	serverCPU, _ := cpuSeconds(serverPID)
+	self, _ := os.Executable()
+	start := time.Now()
+	w, err := env.start("bare worker", self, []string{bareWorkerCommand, env.server.FrontendHostPort(), queue, addr,
+		fmt.Sprint(tuning.WorkflowTaskPollers), fmt.Sprint(tuning.ActivityTaskPollers)})
+	if err != nil {
+		return bareDrain{}, err
+	}
+	defer w.stop()
+	if err := waitCount(ctx, "http://"+addr+"/count", len(backlog), 10*time.Minute); err != nil {
+		return bareDrain{}, fmt.Errorf("bare drain: %w", err)
+	}
+	elapsed := time.Since(start)
+	serverAfter, _ := cpuSeconds(serverPID)
+	workerCPU, _ := cpuSeconds(w.cmd.Process.Pid)
+	return bareDrain{elapsed: elapsed, rate: float64(len(backlog)) / elapsed.Seconds(),
+		serverCPU: serverAfter - serverCPU, workerCPU: workerCPU}, nil
+}
+
+// waitCount waits until the number at url reaches n.
+func waitCount(ctx context.Context, url string, n int, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	got := 0
+	for {
+		if res, err := http.Get(url); err == nil {
+			_, _ = fmt.Fscan(res.Body, &got)
+			res.Body.Close()
+			if got >= n {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%d of %d counted: %w", got, n, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // drainBacklog is the backlog of the drain: n calls started and ended and

@@ -65,6 +65,12 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == bareWorkerCommand {
+		if err := serveBareWorker(os.Args[2:]); err != nil {
+			service.Exit("bench", err)
+		}
+		return
+	}
 	ctx, stop := service.Context()
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {

@@ -38,6 +38,15 @@ type drainRow struct {
 	elapsed              time.Duration
 	rate                 float64
 	serverCPU, workerCPU float64 // CPU seconds used during the drain
+	bare                 bareDrain
+}
+
+// bareDrain is the baseline of a drainRow: the same backlog drained by the
+// bare worker of bareWorkerCommand.
+type bareDrain struct {
+	elapsed              time.Duration
+	rate                 float64
+	serverCPU, workerCPU float64
 }
 
 type microRow struct {
@@ -59,13 +68,20 @@ type report struct {
 	// serverCPUPerIngest is the dev server's CPU seconds per SignalWithStart
 	// (bare arm, last concurrency): the yardstick of the drain's cost.
 	serverCPUPerIngest float64
-	open               openRow
-	forged             forgedRow
-	huge               hugeRow
-	drain              []drainRow
-	micro              []microRow
-	memory             []memRow
-	cluster            *clusterRow
+	// receiverCPUPerIngest is the receiver's CPU seconds per accepted event
+	// in the same runs (ours).
+	receiverCPUPerIngest float64
+	// bareClientCPUPerIngest is the benchmark's own CPU seconds per event in
+	// the bare arm: the SDK client doing the SignalWithStart calls, with the
+	// load generator that drives it.
+	bareClientCPUPerIngest float64
+	open                   openRow
+	forged                 forgedRow
+	huge                   hugeRow
+	drain                  []drainRow
+	micro                  []microRow
+	memory                 []memRow
+	cluster                *clusterRow
 }
 
 // Targets of the benchmark issue.
@@ -105,6 +121,7 @@ func (r *report) markdown(opts options) string {
 			ms(row.bare.Latency.P50), ms(row.bare.Latency.P99), ms(gap), verdict(ratio >= targetIngestRatio && gap <= targetIngestP50))
 	}
 
+	fmt.Fprintf(&b, "\nAt concurrency 64 the dev server spent %.1f ms of CPU per SignalWithStart and the receiver %.2f ms per accepted event (HTTP, signature, parsing, its SDK client; the bare SDK client with its load generator took %.2f ms): %.0f%% of the server's cost, taken from the same %d CPUs. Past concurrency 1 the server is saturated and requests queue in it, so latency there is queueing: the receiver's share of the CPUs, and the round-to-round noise of a saturated server, are what the p50 gap shows.\n", 1000*r.serverCPUPerIngest, 1000*r.receiverCPUPerIngest, 1000*r.bareClientCPUPerIngest, 100*loadgen.Ratio(r.receiverCPUPerIngest, r.serverCPUPerIngest), numCPU())
 	fmt.Fprintf(&b, "\nOpen loop: both offered %.0f arrivals/s (70%% of the bare SDK's closed-loop rate at 64), %d requests a round, latency counted from each request's scheduled time.\n\n", r.open.rate, r.open.requests)
 	b.WriteString("| path | completed /s | p50 | p90 | p99 | max |\n|---|---|---|---|---|---|\n")
 	for _, row := range []struct {
@@ -137,6 +154,14 @@ func (r *report) markdown(opts options) string {
 			d.events, d.elapsed.Round(time.Millisecond), d.rate, ingest, dr, verdict(dr >= targetDrainRatio),
 			d.serverCPU, 100*d.serverCPU/d.elapsed.Seconds(), d.workerCPU, 100*d.workerCPU/d.elapsed.Seconds(),
 			1000*d.serverCPU/float64(d.events))
+	}
+	b.WriteString("\nThe same backlog, before each of our drains, drained by a bare worker (same tuning, our workflow type and signal names) whose workflows take each signal and run one activity that only counts it: the least Temporal needs per event, so its rate is the server's ceiling for this work on this machine, and ours against it is what our workflows, search attributes and writes cost.\n\n")
+	b.WriteString("| workflow / activity task pollers | bare worker events/s | ours events/s | ours / bare | server CPU per event, bare / ours | worker CPU per event, bare / ours |\n|---|---|---|---|---|---|\n")
+	for _, d := range r.drain {
+		n := float64(max(1, d.events))
+		fmt.Fprintf(&b, "| %d / %d | %.0f | %.0f | %.2f | %.1f / %.1f ms | %.1f / %.1f ms |\n", d.tuning.WorkflowTaskPollers, d.tuning.ActivityTaskPollers,
+			d.bare.rate, d.rate, loadgen.Ratio(d.rate, d.bare.rate), 1000*d.bare.serverCPU/n, 1000*d.serverCPU/n,
+			1000*d.bare.workerCPU/n, 1000*d.workerCPU/n)
 	}
 
 	b.WriteString("\n## 4. Verification and parsing\n\n")
