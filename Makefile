@@ -39,6 +39,10 @@ cluster: cluster-bin build ## Temporal cluster on the local PostgreSQL (4 servic
 cluster-down: ## stop what make cluster started (keeps its databases; bin/cluster down -drop drops them)
 	$(GO) run ./cmd/cluster down
 
+.PHONY: demo-cluster
+demo-cluster: ## play a call and a subscription's life through the first receiver of `make cluster`, check their states
+	$(GO) run ./cmd/send demo -url http://127.0.0.1:8081
+
 .PHONY: e2e-cluster
 e2e-cluster: ## the end-to-end tests on the cluster of make cluster (each test in a namespace of its own)
 	E2E_TEMPORAL_ADDRESS=$${E2E_TEMPORAL_ADDRESS:-127.0.0.1:7233} $(GO) test -count=1 -v -run . ./e2e
