@@ -50,11 +50,14 @@ type CallData struct {
 func ParseCall(body []byte) (Call, error) {
 	var c Call
 	if err := json.Unmarshal(body, &c); err != nil {
+		if name := eventName(body); name != "" && !isCallEvent(name) {
+			return Call{Event: name}, ErrUnhandled
+		}
 		return Call{}, invalid("body is not a call event: %s", jsonProblem(err))
 	}
-	switch c.Event {
-	case CallStarted, CallTransferred, CallEnded:
-	case "":
+	switch {
+	case isCallEvent(c.Event):
+	case c.Event == "":
 		return Call{}, invalid("event is missing")
 	default:
 		return c, ErrUnhandled
@@ -78,14 +81,31 @@ func ParseCall(body []byte) (Call, error) {
 			}
 		}
 	}
+	for _, f := range []struct{ name, value string }{
+		{"data.agentId", c.Data.AgentID}, {"data.instanceId", c.Data.InstanceID}, {"data.platform", c.Data.Platform},
+	} {
+		if err := checkLabel(f.name, f.value); err != nil {
+			return Call{}, err
+		}
+	}
 	if c.Data.Duration < 0 {
 		return Call{}, invalid("data.duration is negative")
 	}
 	if len(c.Data.ConversationContext) > 0 && string(c.Data.ConversationContext) == "null" {
 		c.Data.ConversationContext = nil
 	}
+	d := &c.Data
+	cleanText(&d.AgentID, &d.InstanceID, &d.Platform, &d.Transcript, &d.Sentiment, &d.Summary,
+		&d.DisconnectionReason, &d.TransferReason)
+	if d.ConversationContext != nil {
+		d.ConversationContext = cleanRawJSON(d.ConversationContext)
+	}
 	c.Timestamp = c.Timestamp.UTC()
 	return c, nil
+}
+
+func isCallEvent(name string) bool {
+	return name == CallStarted || name == CallTransferred || name == CallEnded
 }
 
 // Key identifies the event across redeliveries: the voice platform sends no

@@ -12,6 +12,7 @@
 package event
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -39,6 +40,32 @@ func checkTime(field string, t time.Time) error {
 		return invalid("%s is outside the years 1 to 9999", field)
 	}
 	return nil
+}
+
+// MaxLabelLength bounds the other fields that become search attributes or
+// summaries (agent, platform, plan, customer, status): SQL visibility keeps
+// Keyword values in 255-byte columns.
+const MaxLabelLength = 255
+
+// checkLabel reports whether an optional s fits a search attribute.
+func checkLabel(field, s string) error {
+	if len(s) > MaxLabelLength {
+		return invalid("%s is longer than %d bytes", field, MaxLabelLength)
+	}
+	return nil
+}
+
+// eventName decodes only the "event" member of body: what a body whose other
+// members do not decode says it is, so that an event type the system does
+// not handle is ignored whatever its fields look like.
+func eventName(body []byte) string {
+	var e struct {
+		Event string `json:"event"`
+	}
+	if json.Unmarshal(body, &e) != nil {
+		return ""
+	}
+	return e.Event
 }
 
 // checkID reports whether s can name a workflow: 1 to MaxIDLength bytes of

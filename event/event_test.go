@@ -115,6 +115,13 @@ func TestParseCallErrors(t *testing.T) {
 		{"transfer without toAgentId", `{"event":"call.transferred","timestamp":"2026-03-05T14:30:00Z","data":{"callId":"c1"}}`, event.ErrInvalid, "data.toAgentId is missing"},
 		{"negative duration", `{"event":"call.ended","timestamp":"2026-03-05T14:30:00Z","data":{"callId":"c1","duration":-1}}`, event.ErrInvalid, "negative"},
 		{"unknown event", `{"event":"call.ringing","timestamp":"2026-03-05T14:30:00Z","data":{}}`, event.ErrUnhandled, ""},
+		// An event the system does not handle is ignored whatever its other
+		// members look like: a 400 would be retried by the sender.
+		{"unknown event, numeric timestamp", `{"event":"call.recording_ready","timestamp":1741185000,"data":{"callId":7}}`, event.ErrUnhandled, ""},
+		{"known event, numeric timestamp", `{"event":"call.started","timestamp":1741185000,"data":{"callId":"c1"}}`, event.ErrInvalid, "body is not a call event"},
+		// Fields that become search attributes fit SQL visibility's columns.
+		{"platform too long", `{"event":"call.started","timestamp":"2026-03-05T14:30:00Z","data":{"callId":"c1","platform":"` + long + `"}}`, event.ErrInvalid, "data.platform is longer than 255 bytes"},
+		{"agentId too long", `{"event":"call.ended","timestamp":"2026-03-05T14:30:00Z","data":{"callId":"c1","agentId":"` + long + `"}}`, event.ErrInvalid, "data.agentId is longer than 255 bytes"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -197,6 +204,10 @@ func TestParseRazorpayErrors(t *testing.T) {
 		{"created_at past 9999", `{"event":"subscription.activated","created_at":253402300800,"payload":{"subscription":{"entity":{"id":"sub_1"}}}}`, event.ErrInvalid, "years 1 to 9999"},
 		{"NUL in the event name", `{"event":"subscription.\u0000x","payload":{"subscription":{"entity":{"id":"sub_1"}}}}`, event.ErrInvalid, "printable ASCII"},
 		{"unknown event", `{"event":"refund.processed","payload":{}}`, event.ErrUnhandled, ""},
+		{"unknown event, odd members", `{"event":"order.paid","created_at":"today","payload":{"payment":{"entity":{"amount":"12"}}}}`, event.ErrUnhandled, ""},
+		{"unknown event, created_at past 9999", `{"event":"invoice.paid","created_at":253402300800,"payload":{}}`, event.ErrUnhandled, ""},
+		{"plan_id too long", `{"event":"subscription.activated","payload":{"subscription":{"entity":{"id":"sub_1","plan_id":"` + strings.Repeat("p", 256) + `"}}}}`, event.ErrInvalid, "plan_id is longer than 255 bytes"},
+		{"customer_id too long", `{"event":"subscription.charged","payload":{"subscription":{"entity":{"id":"sub_1","customer_id":"` + strings.Repeat("c", 256) + `"}}}}`, event.ErrInvalid, "customer_id is longer than 255 bytes"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -209,6 +220,34 @@ func TestParseRazorpayErrors(t *testing.T) {
 				t.Errorf("err = %q, want it to mention %q", err, tc.msg)
 			}
 		})
+	}
+}
+
+// NUL characters and invalid UTF-8, which PostgreSQL would refuse, reach no
+// workflow: they become U+FFFD, as encoding/json does with invalid UTF-8 in
+// strings.
+func TestTextTheStoreCannotKeepIsReplaced(t *testing.T) {
+	t.Parallel()
+	call, err := event.ParseCall([]byte(`{"event":"call.transferred","timestamp":"2026-03-05T14:30:00Z","data":{"callId":"c1","toAgentId":"a2",` +
+		`"transferReason":"x\u0000y","conversationContext":{"said":"a\u0000b` + "\xff" + `c","n":1}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if call.Data.TransferReason != "x\uFFFDy" {
+		t.Errorf("transferReason = %q", call.Data.TransferReason)
+	}
+	var ctx map[string]any
+	if err := json.Unmarshal(call.Data.ConversationContext, &ctx); err != nil || !utf8.Valid(call.Data.ConversationContext) ||
+		ctx["said"] != "a\uFFFDb\uFFFDc" || ctx["n"] != 1.0 {
+		t.Errorf("conversationContext = %s (%v), want valid JSON with U+FFFD in place of NUL and the bad byte", call.Data.ConversationContext, err)
+	}
+	ended, err := event.ParseCall([]byte(`{"event":"call.ended","timestamp":"2026-03-05T14:30:00Z","data":{"callId":"c1","transcript":"hi\u0000","summary":"\u0000"}}`))
+	if err != nil || ended.Data.Transcript != "hi\uFFFD" || ended.Data.Summary != "\uFFFD" {
+		t.Errorf("call.ended = %+v, %v", ended.Data, err)
+	}
+	failed, err := event.ParseRazorpay([]byte(`{"event":"payment.failed","payload":{"payment":{"entity":{"id":"pay_1","error_description":"card\u0000declined","error_reason":"\u0000"}}}}`))
+	if err != nil || failed.Payment.ErrorDescription != "card\uFFFDdeclined" || failed.Payment.ErrorReason != "\uFFFD" {
+		t.Errorf("payment.failed = %+v, %v", failed.Payment, err)
 	}
 }
 

@@ -96,7 +96,16 @@ type razorpayWire struct {
 func ParseRazorpay(body []byte) (Razorpay, error) {
 	var w razorpayWire
 	if err := json.Unmarshal(body, &w); err != nil {
+		if name := eventName(body); name != "" && !isRazorpayEvent(name) {
+			return Razorpay{Event: name}, ErrUnhandled
+		}
 		return Razorpay{}, invalid("body is not a Razorpay event: %s", jsonProblem(err))
+	}
+	switch {
+	case w.Event == "":
+		return Razorpay{}, invalid("event is missing")
+	case !isRazorpayEvent(w.Event):
+		return Razorpay{Event: w.Event, AccountID: w.AccountID, Contains: w.Contains}, ErrUnhandled
 	}
 	r := Razorpay{
 		Event:        w.Event,
@@ -111,10 +120,8 @@ func ParseRazorpay(body []byte) (Razorpay, error) {
 			return Razorpay{}, err
 		}
 	}
-	if r.Event != "" {
-		if err := checkEventName(r.Event); err != nil {
-			return Razorpay{}, err
-		}
+	if err := checkEventName(r.Event); err != nil {
+		return Razorpay{}, err
 	}
 	switch {
 	case strings.HasPrefix(r.Event, SubscriptionPrefix):
@@ -123,6 +130,15 @@ func ParseRazorpay(body []byte) (Razorpay, error) {
 		}
 		if err := checkID("payload.subscription.entity.id", r.Subscription.ID); err != nil {
 			return Razorpay{}, err
+		}
+		for _, f := range []struct{ name, value string }{
+			{"payload.subscription.entity.plan_id", r.Subscription.PlanID},
+			{"payload.subscription.entity.customer_id", r.Subscription.CustomerID},
+			{"payload.subscription.entity.status", r.Subscription.Status},
+		} {
+			if err := checkLabel(f.name, f.value); err != nil {
+				return Razorpay{}, err
+			}
 		}
 		if r.Payment != nil && r.Payment.ID != "" {
 			if err := checkID("payload.payment.entity.id", r.Payment.ID); err != nil {
@@ -136,12 +152,21 @@ func ParseRazorpay(body []byte) (Razorpay, error) {
 		if err := checkID("payload.payment.entity.id", r.Payment.ID); err != nil {
 			return Razorpay{}, err
 		}
-	case r.Event == "":
-		return Razorpay{}, invalid("event is missing")
-	default:
-		return r, ErrUnhandled
+	}
+	if sub := r.Subscription; sub != nil {
+		cleanText(&sub.PlanID, &sub.CustomerID, &sub.Status)
+	}
+	if p := r.Payment; p != nil {
+		cleanText(&p.Currency, &p.Status, &p.Method, &p.OrderID, &p.InvoiceID, &p.CustomerID, &p.TokenID,
+			&p.ErrorCode, &p.ErrorDescription, &p.ErrorSource, &p.ErrorStep, &p.ErrorReason)
 	}
 	return r, nil
+}
+
+// isRazorpayEvent reports whether the system handles the event: every
+// subscription.* event and payment.failed.
+func isRazorpayEvent(name string) bool {
+	return strings.HasPrefix(name, SubscriptionPrefix) || name == PaymentFailed
 }
 
 // checkEventName refuses event names that could not be stored or shown: the
