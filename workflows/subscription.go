@@ -277,10 +277,14 @@ func (s *subscription) failed(sig RazorpaySignal, now time.Time) string {
 		return fmt.Sprintf("payment.failed: %s was captured since; ignored", p.ID)
 	}
 	reason := failureReason(*p)
-	if st.LastFailure == nil || !sig.OccurredAt.Before(s.carry.LastFailureAt) {
-		st.LastFailure, s.carry.LastFailureAt = &Failure{PaymentID: p.ID, Reason: reason}, sig.OccurredAt
+	at := sig.OccurredAt
+	if at.IsZero() {
+		at = sig.ReceivedAt // as applyEvent does for an event without created_at
 	}
-	if sig.OccurredAt.Before(s.carry.LastAt) {
+	if st.LastFailure == nil || !at.Before(s.carry.LastFailureAt) {
+		st.LastFailure, s.carry.LastFailureAt = &Failure{PaymentID: p.ID, Reason: reason}, at
+	}
+	if at.Before(s.carry.LastAt) {
 		// Razorpay has told of the subscription since (a later charge or
 		// status): the failure is history, not news.
 		return fmt.Sprintf("payment.failed: %s (%s), older than the state: access kept %s", p.ID, reason, st.Access)
@@ -320,7 +324,11 @@ func (s *subscription) publish(ctx workflow.Context, story string, charge *activ
 	ev *activities.EventRecord, key, typ string,
 ) error {
 	st := &s.carry.State
-	s.carry.Revision++
+	// Revisions grow across runs as well as within one: a fresh run (after
+	// a terminate or a failure) learns the subscription from Razorpay's next
+	// snapshot, and its writes must not be dropped as older than those of the
+	// run before it, whose count it does not know.
+	s.carry.Revision = max(s.carry.Revision+1, workflow.Now(ctx).UnixMicro())
 	if err := workflow.UpsertTypedSearchAttributes(ctx,
 		temporal.SubscriptionStatus.ValueSet(st.Status),
 		temporal.PlanID.ValueSet(st.PlanID),

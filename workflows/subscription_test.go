@@ -377,3 +377,43 @@ func asContinueAsNew(err error, target **workflow.ContinueAsNewError) bool {
 	}
 	return false
 }
+
+// A fresh run (after a terminate, say) must not have its writes dropped as
+// older than those of the run before it: revisions grow with workflow time
+// across runs, and by one at least within a run.
+func TestSubscriptionRevisionsGrowAcrossRuns(t *testing.T) {
+	e := newEnv(t)
+	// Whatever a run before this one wrote: a count of its changes, or a
+	// time before this run began.
+	previous := e.Now().UnixMicro() - 1
+	e.at(time.Minute, func() {
+		e.SignalWorkflow(workflows.SignalRazorpayEvent, rz("e1", "subscription.activated", "active", 1, 0, ""))
+		e.SignalWorkflow(workflows.SignalRazorpayEvent, rz("e2", "subscription.charged", "active", 2, time.Hour, "pay_2"))
+	})
+	e.ExecuteWorkflow(wf.SubscriptionWorkflow, workflows.SubscriptionInput{SubscriptionID: "sub_1"})
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.subs) < 2 {
+		t.Fatalf("%d writes, want 2 at least", len(e.subs))
+	}
+	last := previous
+	for i, s := range e.subs {
+		if s.Subscription.Revision <= last {
+			t.Errorf("write %d has revision %d, not above %d", i, s.Subscription.Revision, last)
+		}
+		last = s.Subscription.Revision
+	}
+}
+
+// A failure without created_at is dated by its arrival, as every other
+// event is: it is news, not history, and starts the grace period.
+func TestFailureWithoutEventTimeEntersGrace(t *testing.T) {
+	e := newEnv(t)
+	undated := failedPayment("evt_fail", "pay_2", "insufficient_funds")
+	undated.OccurredAt, undated.Event.CreatedAt, undated.ReceivedAt = time.Time{}, time.Time{}, t0.Add(time.Hour)
+	r := runSubscription(t, e, []workflows.RazorpaySignal{rz("e1", "subscription.charged", "active", 1, 0, "pay_1"), undated},
+		workflows.SubscriptionInput{})
+	if st := r.seen[1]; st.Access != workflows.AccessGrace || st.LastFailure == nil || st.LastFailure.PaymentID != "pay_2" {
+		t.Errorf("after an undated failure: %+v", st)
+	}
+}
