@@ -23,6 +23,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/zentrix/webhooks/activities"
+	"github.com/zentrix/webhooks/event"
 	"github.com/zentrix/webhooks/internal/sample"
 	"github.com/zentrix/webhooks/metrics"
 	"github.com/zentrix/webhooks/receiver"
@@ -165,7 +166,23 @@ func acceptedCases() []acceptedCase {
 		[]byte("INVALID"), []byte("\xff\xfe\xfd"), 1)
 	dupID := bytes.Replace(startedBody("hostile_dup_id_last"), []byte(`"callId":"hostile_dup_id_last"`),
 		[]byte(`"callId":"hostile_dup_id_first","callId":"hostile_dup_id_last"`), 1)
+	longID := "hostile_long_" + strings.Repeat("x", event.MaxIDLength-len("hostile_long_"))
+	longest := sample.Call("call.transferred", sample.CallFields{CallID: longID,
+		FromAgentID: strings.Repeat("f", event.MaxIDLength), ToAgentID: strings.Repeat("t", event.MaxIDLength)})
+	nulText := bytes.Replace(sample.Call("call.ended", sample.CallFields{CallID: "hostile_nul_text", Transcript: "before NUL after"}),
+		[]byte("NUL"), []byte(`\u0000`), 1)
 	return []acceptedCase{
+		// Ids of the longest kind: the summary (cut under Temporal's limit of
+		// 400 bytes) and the search attributes still fit.
+		{name: "255-byte callId and agents", body: longest, workflowID: longID},
+		// PostgreSQL cannot keep a NUL character: it becomes U+FFFD, as
+		// invalid UTF-8 does, on either database.
+		{name: "NUL in the transcript", body: nulText, workflowID: "hostile_nul_text", check: func(c activities.CallRecord) error {
+			if c.Transcript != "before \uFFFD after" {
+				return fmt.Errorf("transcript stored as %q", c.Transcript)
+			}
+			return nil
+		}},
 		// The receiver does not look at Content-Type: senders are identified
 		// by the signature over the raw bytes, and the body is parsed as JSON
 		// whatever the header says.
