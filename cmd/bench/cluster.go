@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
@@ -60,7 +59,7 @@ func clusterArm(ctx context.Context, env *benchEnv, opts options, r *report) (er
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		dropped := (&cluster.Cluster{Config: cfg}).Drop(ctx)
-		dropped = errors.Join(dropped, adminExec(ctx, admin, "DROP DATABASE IF EXISTS "+storeDB+" WITH (FORCE)"))
+		dropped = errors.Join(dropped, cluster.AdminExec(ctx, admin, "DROP DATABASE IF EXISTS "+storeDB+" WITH (FORCE)"))
 		if err == nil && dropped != nil {
 			err = fmt.Errorf("drop the cluster's databases: %w", dropped)
 		}
@@ -70,7 +69,7 @@ func clusterArm(ctx context.Context, env *benchEnv, opts options, r *report) (er
 		return err
 	}
 	defer tc.Stop()
-	if err := adminExec(ctx, admin, "CREATE DATABASE "+storeDB); err != nil {
+	if err := cluster.AdminExec(ctx, admin, "CREATE DATABASE "+storeDB); err != nil {
 		return err
 	}
 	u, _ := url.Parse(admin)
@@ -183,17 +182,5 @@ func clusterArm(ctx context.Context, env *benchEnv, opts options, r *report) (er
 	row.drain = drainRow{events: len(backlog), elapsed: elapsed, rate: float64(len(backlog)) / elapsed.Seconds(),
 		serverCPU: serverCPU() - cpuBefore, workerCPU: workerCPU}
 	r.cluster = &row
-	return nil
-}
-
-func adminExec(ctx context.Context, admin, sql string) error {
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		return fmt.Errorf("connect to PostgreSQL: %w", err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		return fmt.Errorf("%s: %w", sql, err)
-	}
 	return nil
 }

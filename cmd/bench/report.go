@@ -112,14 +112,7 @@ func (r *report) markdown(opts options) string {
 
 	b.WriteString("## 1. Ingest: receiver against the bare SDK\n\n")
 	b.WriteString("Signed `call.started` and `subscription.charged` bodies (about 0.5 and 2 KB) posted to the receiver, closed loop, against the same SignalWithStart calls made directly with the SDK, on the same dev server (SQLite file, WAL), no worker running.\n\n")
-	b.WriteString("| concurrency | requests | receiver /s | bare SDK /s | ratio | receiver p50 / p99 | bare p50 / p99 | p50 gap | target (ratio ≥ 0.95, gap ≤ 2 ms) |\n|---|---|---|---|---|---|---|---|---|\n")
-	for _, row := range r.ingest {
-		ratio := loadgen.Ratio(row.ours.Throughput, row.bare.Throughput)
-		gap := row.ours.Latency.P50 - row.bare.Latency.P50
-		fmt.Fprintf(&b, "| %d | %d | %.0f | %.0f | %.2f | %s / %s | %s / %s | %s | %s |\n", row.concurrency, row.requests,
-			row.ours.Throughput, row.bare.Throughput, ratio, ms(row.ours.Latency.P50), ms(row.ours.Latency.P99),
-			ms(row.bare.Latency.P50), ms(row.bare.Latency.P99), ms(gap), verdict(ratio >= targetIngestRatio && gap <= targetIngestP50))
-	}
+	ingestTable(&b, "receiver", r.ingest)
 
 	fmt.Fprintf(&b, "\nAt concurrency 64 the dev server spent %.1f ms of CPU per SignalWithStart and the receiver %.2f ms per accepted event (HTTP, signature, parsing, its SDK client; the bare SDK client with its load generator took %.2f ms): %.0f%% of the server's cost, taken from the same %d CPUs. Past concurrency 1 the server is saturated and requests queue in it, so latency there is queueing: the receiver's share of the CPUs, and the round-to-round noise of a saturated server, are what the p50 gap shows.\n", 1000*r.serverCPUPerIngest, 1000*r.receiverCPUPerIngest, 1000*r.bareClientCPUPerIngest, 100*loadgen.Ratio(r.receiverCPUPerIngest, r.serverCPUPerIngest), numCPU())
 	fmt.Fprintf(&b, "\nOpen loop: both offered %.0f arrivals/s (70%% of the bare SDK's closed-loop rate at 64), %d requests a round, latency counted from each request's scheduled time.\n\n", r.open.rate, r.open.requests)
@@ -181,14 +174,7 @@ func (r *report) markdown(opts options) string {
 		fmt.Fprintf(&b, "\n## 6. On a Temporal cluster\n\n")
 		fmt.Fprintf(&b, "The real server (go.temporal.io/server v1.29.1, the shape of `make cluster`): frontend, history, matching and worker as four processes on the local PostgreSQL, %d history shards, fresh databases. Ingest as in arm 1, through %d receivers (requests alternate between them) against the bare SDK on the same cluster; then a backlog as in arm 3 drained by %d workers (default tuning) into a PostgreSQL store. The server, the receivers, the workers, PostgreSQL and the load generator share the machine's %d CPUs.\n\n",
 			c.shards, c.receivers, c.workers, numCPU())
-		b.WriteString("| concurrency | requests | receivers /s | bare SDK /s | ratio | receivers p50 / p99 | bare p50 / p99 | p50 gap | target (ratio ≥ 0.95, gap ≤ 2 ms) |\n|---|---|---|---|---|---|---|---|---|\n")
-		for _, row := range c.ingest {
-			ratio := loadgen.Ratio(row.ours.Throughput, row.bare.Throughput)
-			gap := row.ours.Latency.P50 - row.bare.Latency.P50
-			fmt.Fprintf(&b, "| %d | %d | %.0f | %.0f | %.2f | %s / %s | %s / %s | %s | %s |\n", row.concurrency, row.requests,
-				row.ours.Throughput, row.bare.Throughput, ratio, ms(row.ours.Latency.P50), ms(row.ours.Latency.P99),
-				ms(row.bare.Latency.P50), ms(row.bare.Latency.P99), ms(gap), verdict(ratio >= targetIngestRatio && gap <= targetIngestP50))
-		}
+		ingestTable(&b, "receivers", c.ingest)
 		d := c.drain
 		clusterIngest := 0.0
 		if n := len(c.ingest); n > 0 {
@@ -207,6 +193,19 @@ func (r *report) markdown(opts options) string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", m.what, byteSize(int(m.before)), byteSize(int(m.after)), byteSize(int(m.after-m.before)))
 	}
 	return b.String()
+}
+
+// ingestTable writes the rows of an ingest arm, ours named as given, against
+// the bare SDK.
+func ingestTable(b *strings.Builder, ours string, rows []ingestRow) {
+	fmt.Fprintf(b, "| concurrency | requests | %[1]s /s | bare SDK /s | ratio | %[1]s p50 / p99 | bare p50 / p99 | p50 gap | target (ratio ≥ 0.95, gap ≤ 2 ms) |\n|---|---|---|---|---|---|---|---|---|\n", ours)
+	for _, row := range rows {
+		ratio := loadgen.Ratio(row.ours.Throughput, row.bare.Throughput)
+		gap := row.ours.Latency.P50 - row.bare.Latency.P50
+		fmt.Fprintf(b, "| %d | %d | %.0f | %.0f | %.2f | %s / %s | %s / %s | %s | %s |\n", row.concurrency, row.requests,
+			row.ours.Throughput, row.bare.Throughput, ratio, ms(row.ours.Latency.P50), ms(row.ours.Latency.P99),
+			ms(row.bare.Latency.P50), ms(row.bare.Latency.P99), ms(gap), verdict(ratio >= targetIngestRatio && gap <= targetIngestP50))
+	}
 }
 
 // check fails a run whose measurements are missing, not one that misses a

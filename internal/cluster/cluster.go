@@ -205,7 +205,7 @@ func (c *Cluster) Stop() {
 func (c *Cluster) Drop(ctx context.Context) error {
 	var errs []error
 	for _, db := range []string{c.Database, c.Database + "_visibility"} {
-		errs = append(errs, adminExec(ctx, c.PostgresURL, "DROP DATABASE IF EXISTS "+pgx.Identifier{db}.Sanitize()+" WITH (FORCE)"))
+		errs = append(errs, AdminExec(ctx, c.PostgresURL, "DROP DATABASE IF EXISTS "+pgx.Identifier{db}.Sanitize()+" WITH (FORCE)"))
 	}
 	return errors.Join(errs...)
 }
@@ -423,7 +423,9 @@ func databaseExists(ctx context.Context, admin, name string) (bool, error) {
 	return exists, err
 }
 
-func adminExec(ctx context.Context, admin, sql string) error {
+// AdminExec runs one statement on the PostgreSQL server at admin (CREATE
+// or DROP DATABASE, say) on a connection of its own.
+func AdminExec(ctx context.Context, admin, sql string) error {
 	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
 		return fmt.Errorf("connect to PostgreSQL: %w", err)
