@@ -26,6 +26,10 @@ const (
 // store in the meantime.
 const resolveRetry = time.Hour
 
+// retryTimerKept is the change id of PaymentWorkflow keeping one retry timer
+// across redeliveries (workflow.GetVersion).
+const retryTimerKept = "payment-retry-timer-kept"
+
 // PaymentState is the answer to the state query of a PaymentWorkflow.
 type PaymentState struct {
 	PaymentID         string     `json:"paymentId"`
@@ -101,6 +105,11 @@ func (w *Workflows) PaymentWorkflow(ctx workflow.Context, in PaymentInput) (Paym
 	lingerCtx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
 	linger := workflow.NewTimerWithOptions(lingerCtx, w.cfg.PaymentLinger, workflow.TimerOptions{Summary: "linger for late redeliveries"})
+	// retry is the pending attempt's timer while unresolved. Runs from before
+	// retryTimerKept made a new one on every pass of the loop, so that each
+	// redelivery put the next attempt off by resolveRetry.
+	var retry workflow.Future
+	keepRetry := workflow.Version(-2) // not asked yet
 	for done := false; !done; {
 		var err error
 		sel := workflow.NewSelector(ctx)
@@ -111,8 +120,16 @@ func (w *Workflows) PaymentWorkflow(ctx workflow.Context, in PaymentInput) (Paym
 			err = handle(sig)
 		})
 		if st.Resolution == ResolutionUnresolved {
-			retry := workflow.NewTimerWithOptions(lingerCtx, resolveRetry, workflow.TimerOptions{Summary: "try again to find the subscription"})
-			sel.AddFuture(retry, func(workflow.Future) { err = resolve() })
+			if keepRetry == -2 {
+				keepRetry = workflow.GetVersion(ctx, retryTimerKept, workflow.DefaultVersion, 1)
+			}
+			if retry == nil || keepRetry == workflow.DefaultVersion {
+				retry = workflow.NewTimerWithOptions(lingerCtx, resolveRetry, workflow.TimerOptions{Summary: "try again to find the subscription"})
+			}
+			sel.AddFuture(retry, func(workflow.Future) {
+				retry = nil
+				err = resolve()
+			})
 		}
 		sel.Select(ctx)
 		if err != nil {

@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -101,6 +102,33 @@ func TestUnresolvedPaymentIsRetried(t *testing.T) {
 	}
 	if len(e.notified) != 1 {
 		t.Errorf("notified %d times", len(e.notified))
+	}
+}
+
+// A redelivery while the payment is unresolved does not put the next
+// attempt off: it comes resolveRetry after the last one.
+func TestRedeliveryKeepsTheRetryTime(t *testing.T) {
+	e := newEnv(t)
+	var mu sync.Mutex
+	var finds []time.Duration // when FindSubscription ran, after the start
+	start := e.Now()
+	e.find = func(activities.PaymentHints) string {
+		mu.Lock()
+		defer mu.Unlock()
+		finds = append(finds, e.Now().Sub(start))
+		return ""
+	}
+	failed := failedPayment("evt_f", "pay_2", "card_declined")
+	e.at(time.Second, func() { e.SignalWorkflow(workflows.SignalRazorpayEvent, failed) })
+	for _, at := range []time.Duration{20 * time.Minute, 40 * time.Minute, 50 * time.Minute} {
+		e.at(at, func() { e.SignalWorkflow(workflows.SignalRazorpayEvent, failed) })
+	}
+	e.at(3*time.Hour, func() { e.CancelWorkflow() })
+	e.ExecuteWorkflow(wf.PaymentWorkflow, workflows.PaymentInput{PaymentID: "pay_2"})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(finds) < 3 || finds[1] > time.Hour+time.Minute || finds[2] > 2*time.Hour+time.Minute {
+		t.Errorf("FindSubscription ran at %v, want the second about 1h after the first despite redeliveries", finds)
 	}
 }
 
