@@ -142,7 +142,7 @@ func start(t *testing.T, opts options) *system {
 	// The worker gets its own client, reporting metrics as cmd/worker does.
 	registry := metrics.NewRegistry()
 	wc, err := client.Dial(client.Options{HostPort: hostPort, Namespace: namespace, Logger: sdklog.NewStructuredLogger(logger),
-		MetricsHandler: metrics.SDKHandler(registry)})
+		MetricsHandler: metrics.SDKHandler(registry, workflows.MetricHelp)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@
 package metrics
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"slices"
@@ -34,9 +35,11 @@ func Handler(r *prometheus.Registry) http.Handler {
 // Counters get the conventional _total suffix and timers become histograms
 // in seconds (_seconds). A metric's label names are fixed by its first use;
 // a later use with other tags fills missing labels with "" and drops extra
-// ones, since Prometheus requires one label set per name.
-func SDKHandler(r prometheus.Registerer) client.MetricsHandler {
-	return &sdkHandler{vecs: &vecs{reg: r, byName: map[string]*vec{}}}
+// ones, since Prometheus requires one label set per name. help describes
+// metrics by the name they are reported under; the others are described by
+// their name.
+func SDKHandler(r prometheus.Registerer, help map[string]string) client.MetricsHandler {
+	return &sdkHandler{vecs: &vecs{reg: r, help: help, byName: map[string]*vec{}}}
 }
 
 type sdkHandler struct {
@@ -46,6 +49,7 @@ type sdkHandler struct {
 
 type vecs struct {
 	reg    prometheus.Registerer
+	help   map[string]string
 	mu     sync.Mutex
 	byName map[string]*vec
 }
@@ -70,14 +74,14 @@ func (h *sdkHandler) WithTags(tags map[string]string) client.MetricsHandler {
 
 func (h *sdkHandler) Counter(name string) client.MetricsCounter {
 	v := h.vecs.get(sanitize(name)+"_total", h.tags, func(labels []string) *vec {
-		return &vec{counter: prometheus.NewCounterVec(prometheus.CounterOpts{Name: sanitize(name) + "_total", Help: name}, labels)}
+		return &vec{counter: prometheus.NewCounterVec(prometheus.CounterOpts{Name: sanitize(name) + "_total", Help: h.vecs.describe(name)}, labels)}
 	})
 	return counter{v.counter.WithLabelValues(v.values(h.tags)...)}
 }
 
 func (h *sdkHandler) Gauge(name string) client.MetricsGauge {
 	v := h.vecs.get(sanitize(name), h.tags, func(labels []string) *vec {
-		return &vec{gauge: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: sanitize(name), Help: name}, labels)}
+		return &vec{gauge: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: sanitize(name), Help: h.vecs.describe(name)}, labels)}
 	})
 	return gauge{v.gauge.WithLabelValues(v.values(h.tags)...)}
 }
@@ -85,12 +89,14 @@ func (h *sdkHandler) Gauge(name string) client.MetricsGauge {
 func (h *sdkHandler) Timer(name string) client.MetricsTimer {
 	v := h.vecs.get(sanitize(name)+"_seconds", h.tags, func(labels []string) *vec {
 		return &vec{histogram: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: sanitize(name) + "_seconds", Help: name + " (seconds)",
+			Name: sanitize(name) + "_seconds", Help: h.vecs.describe(name) + " (seconds)",
 			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 		}, labels)}
 	})
 	return timer{v.histogram.WithLabelValues(v.values(h.tags)...)}
 }
+
+func (vs *vecs) describe(name string) string { return cmp.Or(vs.help[name], name) }
 
 // get returns the vector named name, creating and registering it with the
 // label names of tags on first use.

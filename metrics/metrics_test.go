@@ -12,7 +12,7 @@ import (
 
 func TestSDKHandlerExposesCountersTimersAndGauges(t *testing.T) {
 	reg := metrics.NewRegistry()
-	h := metrics.SDKHandler(reg)
+	h := metrics.SDKHandler(reg, map[string]string{"zentrix_events_applied": "Events applied."})
 	w := h.WithTags(map[string]string{"workflow": "call", "namespace": "default"})
 	w.Counter("zentrix_events_applied").Inc(2)
 	w.Counter("zentrix_events_applied").Inc(1)
@@ -31,6 +31,8 @@ func TestSDKHandlerExposesCountersTimersAndGauges(t *testing.T) {
 		`zentrix_events_applied_total{namespace="",workflow="subscription"} 1`,
 		`temporal_workflow_task_execution_latency_seconds_count{namespace="default",workflow="call"} 1`,
 		`temporal_num_pollers{task_queue="q"} 4`,
+		"# HELP zentrix_events_applied_total Events applied.\n",
+		"# HELP temporal_num_pollers temporal_num_pollers\n", // undescribed: its name
 		`go_goroutines`,
 		`process_resident_memory_bytes`,
 	} {

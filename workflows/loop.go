@@ -114,6 +114,16 @@ const (
 	workflowTagPayment      = "payment"
 )
 
+// MetricHelp describes the workflows' own metrics, for the worker's
+// metrics handler.
+var MetricHelp = map[string]string{
+	metricEventsApplied:     "Events applied by the workflows, by workflow (call, subscription, payment).",
+	metricDuplicatesDropped: "Events dropped by the workflows as already applied (same event key, or a charge's payment id seen before).",
+	metricOutOfOrder:        "Subscription events older than the state applied, which did not move it back.",
+	metricGraceStarted:      "Grace periods started after a failed charge.",
+	metricGraceExpired:      "Grace periods that ended without a successful charge: access suspended.",
+}
+
 // count bumps one of the workflows' counters.
 func count(ctx workflow.Context, workflowTag, name string) {
 	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"workflow": workflowTag}).Counter(name).Inc(1)

@@ -90,7 +90,7 @@ func run(ctx context.Context) error {
 	defer srv.Close()
 	logger.Info("metrics listening", "addr", ln.Addr().String())
 
-	c, err := dialWithRetry(ctx, cfg.Temporal, logger, temporal.WithMetrics(metrics.SDKHandler(registry)))
+	c, err := dialWithRetry(ctx, cfg.Temporal, logger, temporal.WithMetrics(metrics.SDKHandler(registry, workflows.MetricHelp)))
 	if err != nil {
 		return err
 	}
