@@ -112,24 +112,25 @@ func clusterArm(ctx context.Context, env *benchEnv, opts options, r *report) (er
 		n := opts.ingest[c]
 		poster := loadgen.NewPoster(c, 10*time.Second)
 		var ours, bares []loadgen.Result
+		var oursShed, bareShed shed
 		for round := range opts.rounds {
 			ds := deliveries(fmt.Sprintf("cl%s%dr%dx", tag, c, round), n)
-			ours = append(ours, loadgen.RunClosed(ctx, loadgen.Closed{Concurrency: c, Requests: n}, func(ctx context.Context, i int) error {
+			ours = append(ours, loadgen.RunClosed(ctx, loadgen.Closed{Concurrency: c, Requests: n}, oursShed.op(func(ctx context.Context, i int) error {
 				return poster.Post(ctx, urls[i%len(urls)]+ds[i].path, ds[i].body, ds[i].headers, 202)
-			}))
+			})))
 			bs := deliveries(fmt.Sprintf("cl%s%dr%dy", tag, c, round), n)
-			bares = append(bares, loadgen.RunClosed(ctx, loadgen.Closed{Concurrency: c, Requests: n}, func(ctx context.Context, i int) error {
-				ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			bares = append(bares, loadgen.RunClosed(ctx, loadgen.Closed{Concurrency: c, Requests: n}, bareShed.op(func(ctx context.Context, i int) error {
+				ctx, cancel := context.WithTimeout(ctx, handoffDeadline)
 				defer cancel()
 				return signalWithStart(ctx, bare, ingestQueue, bs[i])
-			}))
+			})))
 		}
 		poster.Close()
-		o, b := loadgen.Median(ours), loadgen.Median(bares)
-		if err := failures(o, b); err != nil {
+		ir, err := newIngestRow(c, n*opts.rounds, ours, bares, &oursShed, &bareShed)
+		if err != nil {
 			return fmt.Errorf("cluster ingest at concurrency %d: %w", c, err)
 		}
-		row.ingest = append(row.ingest, ingestRow{concurrency: c, requests: n, ours: o, bare: b})
+		row.ingest = append(row.ingest, ir)
 	}
 	for _, p := range started {
 		p.stop()
