@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/zentrix/webhooks/internal/proc"
+	"github.com/zentrix/webhooks/internal/sample"
 )
 
 // Sizes of the plans: the full run and the smoke run of make test. The
@@ -281,6 +282,11 @@ func (sc scenario) run(t *testing.T, size planSize) {
 	}
 	if f.inWindow != 0 {
 		t.Errorf("%d events answered 2xx during the fault", f.inWindow)
+	}
+	// Under every fault, nothing any process logged or a receiver exposes
+	// holds a secret or the callers' number.
+	if leaks := c.leaks(ctx, callSecret, razorpaySecret, strings.TrimPrefix(sample.DefaultCallerNumber, "+91")); len(leaks) > 0 {
+		t.Errorf("leaked: %s", strings.Join(leaks, "; "))
 	}
 }
 

@@ -3,12 +3,15 @@
 package chaos_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -368,4 +371,36 @@ func envInt(name string, def int64) int64 {
 		return v
 	}
 	return def
+}
+
+// leaks names each process log, and each serving receiver's /metrics, that
+// holds one of needles (secrets, a phone number).
+func (c *cluster) leaks(ctx context.Context, needles ...string) []string {
+	var found []string
+	has := func(where string, b []byte) {
+		for _, n := range needles {
+			if bytes.Contains(b, []byte(n)) {
+				found = append(found, fmt.Sprintf("%s holds %q", where, n))
+			}
+		}
+	}
+	for _, p := range c.processes() {
+		if p.Log == "" {
+			continue
+		}
+		if b, err := os.ReadFile(p.Log); err == nil {
+			has(p.Name+"'s log", b)
+		}
+	}
+	for _, u := range c.urls {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u+"/metrics", nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			continue // a receiver the scenario killed
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		has(u+"/metrics", b)
+	}
+	return found
 }
