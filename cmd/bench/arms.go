@@ -381,11 +381,8 @@ func drainArm(ctx context.Context, env *benchEnv, opts options, r *report) error
 
 func drainOnce(ctx context.Context, env *benchEnv, opts options, k int, tuning worker.Tuning) (drainRow, error) {
 	backlog := drainBacklog(fmt.Sprint(k), opts.drainCalls)
-	fill := loadgen.RunClosed(ctx, loadgen.Closed{Concurrency: 32, Requests: len(backlog)}, func(ctx context.Context, i int) error {
-		return signalWithStart(ctx, env.client, env.drainQueue, backlog[i])
-	})
-	if err := failures(fill); err != nil {
-		return drainRow{}, fmt.Errorf("fill the backlog: %w", err)
+	if err := fillBacklog(ctx, env.client, env.drainQueue, backlog); err != nil {
+		return drainRow{}, err
 	}
 	metricsAddr, err := freeAddr()
 	if err != nil {
@@ -425,11 +422,8 @@ func drainOnce(ctx context.Context, env *benchEnv, opts options, k int, tuning w
 func drainBare(ctx context.Context, env *benchEnv, opts options, k int, tuning worker.Tuning) (bareDrain, error) {
 	queue := fmt.Sprintf("%s-bare-%d", drainQueue, k)
 	backlog := drainBacklog(fmt.Sprintf("bare%d", k), opts.drainCalls)
-	fill := loadgen.RunClosed(ctx, loadgen.Closed{Concurrency: 32, Requests: len(backlog)}, func(ctx context.Context, i int) error {
-		return signalWithStart(ctx, env.client, queue, backlog[i])
-	})
-	if err := failures(fill); err != nil {
-		return bareDrain{}, fmt.Errorf("fill the bare worker's backlog: %w", err)
+	if err := fillBacklog(ctx, env.client, queue, backlog); err != nil {
+		return bareDrain{}, err
 	}
 	addr, err := freeAddr()
 	if err != nil {
@@ -477,6 +471,17 @@ func waitCount(ctx context.Context, url string, n int, limit time.Duration) erro
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// fillBacklog queues backlog on queue with no worker polling it.
+func fillBacklog(ctx context.Context, c client.Client, queue string, backlog []delivery) error {
+	fill := loadgen.RunClosed(ctx, loadgen.Closed{Concurrency: 32, Requests: len(backlog)}, func(ctx context.Context, i int) error {
+		return signalWithStart(ctx, c, queue, backlog[i])
+	})
+	if err := failures(fill); err != nil {
+		return fmt.Errorf("fill the backlog of %s: %w", queue, err)
+	}
+	return nil
 }
 
 // drainBacklog is the backlog of the drain: n calls started and ended and

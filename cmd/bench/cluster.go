@@ -139,11 +139,8 @@ func clusterArm(ctx context.Context, env *benchEnv, opts options, r *report) (er
 	// The drain: a backlog queued with no worker, then two workers.
 	queue := drainQueue + "-cluster"
 	backlog := drainBacklog("cl"+tag, opts.drainCalls)
-	fill := loadgen.RunClosed(ctx, loadgen.Closed{Concurrency: 32, Requests: len(backlog)}, func(ctx context.Context, i int) error {
-		return signalWithStart(ctx, bare, queue, backlog[i])
-	})
-	if err := failures(fill); err != nil {
-		return fmt.Errorf("fill the cluster's backlog: %w", err)
+	if err := fillBacklog(ctx, bare, queue, backlog); err != nil {
+		return err
 	}
 	serverCPU := func() float64 {
 		total := 0.0
