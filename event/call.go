@@ -94,11 +94,9 @@ func ParseCall(body []byte) (Call, error) {
 	if len(c.Data.ConversationContext) > 0 && string(c.Data.ConversationContext) == "null" {
 		c.Data.ConversationContext = nil
 	}
-	d := &c.Data
-	cleanText(&d.AgentID, &d.InstanceID, &d.Platform, &d.Transcript, &d.Sentiment, &d.Summary,
-		&d.DisconnectionReason, &d.TransferReason)
-	if d.ConversationContext != nil {
-		d.ConversationContext = cleanRawJSON(d.ConversationContext)
+	cleanText(&c.Data)
+	if c.Data.ConversationContext != nil {
+		c.Data.ConversationContext = cleanRawJSON(c.Data.ConversationContext)
 	}
 	c.Timestamp = c.Timestamp.UTC()
 	return c, nil

@@ -153,13 +153,7 @@ func ParseRazorpay(body []byte) (Razorpay, error) {
 			return Razorpay{}, err
 		}
 	}
-	if sub := r.Subscription; sub != nil {
-		cleanText(&sub.PlanID, &sub.CustomerID, &sub.Status)
-	}
-	if p := r.Payment; p != nil {
-		cleanText(&p.Currency, &p.Status, &p.Method, &p.OrderID, &p.InvoiceID, &p.CustomerID, &p.TokenID,
-			&p.ErrorCode, &p.ErrorDescription, &p.ErrorSource, &p.ErrorStep, &p.ErrorReason)
-	}
+	cleanText(r.Subscription, r.Payment)
 	return r, nil
 }
 

@@ -2,6 +2,7 @@ package event
 
 import (
 	"bytes"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 )
@@ -14,11 +15,20 @@ import (
 // retried by the sender for a day and then disable the webhook, and its
 // other fields are still worth having.
 
-// cleanText replaces NUL characters in each of texts with U+FFFD.
-func cleanText(texts ...*string) {
-	for _, s := range texts {
-		if strings.IndexByte(*s, 0) >= 0 {
-			*s = strings.ReplaceAll(*s, "\x00", "\uFFFD")
+// cleanText replaces NUL characters with U+FFFD in every string field of
+// each struct that entities point to (nil pointers are skipped): every field,
+// so that one added later cannot bring the NUL back.
+func cleanText(entities ...any) {
+	for _, e := range entities {
+		v := reflect.ValueOf(e)
+		if v.IsNil() {
+			continue
+		}
+		v = v.Elem()
+		for i := range v.NumField() {
+			if f := v.Field(i); f.Kind() == reflect.String && strings.IndexByte(f.String(), 0) >= 0 {
+				f.SetString(strings.ReplaceAll(f.String(), "\x00", "\uFFFD"))
+			}
 		}
 	}
 }
